@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Creates .venv with what transferkit runs beside Node:
+#   always:        mlflow (the tracking server, `mlflow run`, `mlflow ui`)
+#   --with-keras:  tensorflow-cpu (same wheel as the native backend) + h5py, for the Keras round-trip
+#                  test of model.h5 and the side-by-side benchmark against the seed's Keras program.
+# Idempotent: what is installed already is left as it is.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${TRANSFERKIT_VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"
+TF_VERSION="${TRANSFERKIT_TF_VERSION:-2.21.0}"
+MLFLOW_SPEC="${TRANSFERKIT_MLFLOW_SPEC:-mlflow>=3.5,<4}"
+WHEELS="${TRANSFERKIT_CACHE:-$HOME/.cache/transferkit}/wheels"
+say() { printf '[python] %s\n' "$*" >&2; }
+die() { printf '[python] error: %s\n' "$*" >&2; exit 1; }
+
+with_keras=0
+for a in "$@"; do
+  case "$a" in
+    --with-keras) with_keras=1 ;;
+    *) die "unknown option '$a' (expected --with-keras)" ;;
+  esac
+done
+
+command -v "$PYTHON" >/dev/null || die "python3 not found; install Python 3.10+ (Debian: apt-get install python3 python3-venv)"
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating $VENV"
+  "$PYTHON" -m venv "$VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+fi
+pip=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+
+if ! "$VENV/bin/python" -c 'import mlflow' 2>/dev/null; then
+  say "installing $MLFLOW_SPEC"
+  "${pip[@]}" install "$MLFLOW_SPEC" || die "pip could not install $MLFLOW_SPEC"
+fi
+say "mlflow $("$VENV/bin/python" -c 'import mlflow; print(mlflow.__version__)')"
+
+if [ "$with_keras" = 1 ]; then
+  if ! "$VENV/bin/python" -c 'import tensorflow, h5py' 2>/dev/null; then
+    wheel="$(ls "$WHEELS"/tensorflow_cpu-"$TF_VERSION"-*.whl 2>/dev/null | head -n 1 || true)"
+    say "installing tensorflow-cpu==$TF_VERSION and h5py ${wheel:+(from $wheel)}"
+    "${pip[@]}" install ${wheel:-"tensorflow-cpu==$TF_VERSION"} h5py \
+      || die "pip could not install tensorflow-cpu==$TF_VERSION and h5py"
+  fi
+  say "tensorflow $(TF_CPP_MIN_LOG_LEVEL=3 "$VENV/bin/python" -c 'import tensorflow as tf; print(tf.__version__)' 2>/dev/null)"
+fi
