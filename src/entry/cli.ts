@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/** The `transferkit` command. Thin: wires process globals into the commands and exits. */
+import { createLogger } from '../log.js';
+import { trainCommand } from './train.js';
+
+const USAGE = `usage: transferkit <command> [--param value ...]
+
+commands:
+  train   transfer a pretrained backbone to a dataset (the MLproject's main entry point)
+
+Parameters use the seed's names, e.g.:
+  transferkit train --dataset cifar10 --samples_per_class 300 --retrained_conv_layers 2 --max_epochs 20
+See README.md for every parameter.`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const deps = {
+    env: process.env,
+    cwd: process.cwd(),
+    fetch: globalThis.fetch,
+    now: () => Date.now(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    logger: createLogger(),
+    signal: controller.signal,
+  };
+  switch (command) {
+    case 'train':
+      return trainCommand(rest, deps);
+    default:
+      process.stderr.write(`transferkit: unknown command "${command}"; expected one of: train\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

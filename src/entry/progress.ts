@@ -1,0 +1,13 @@
+/** One human line per epoch, for people watching a terminal (logs stay JSON on stderr). */
+import type { EpochMetrics } from '../pipeline/train/fit.js';
+
+const fmt = (n: number, digits = 4) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
+
+export function progressLine(m: EpochMetrics, maxEpochs: number): string {
+  const width = String(maxEpochs).length;
+  return (
+    `epoch ${String(m.epoch + 1).padStart(width)}/${maxEpochs}  ` +
+    `loss ${fmt(m.loss)}  acc ${fmt(m.accuracy)}  val_loss ${fmt(m.val_loss)}  val_acc ${fmt(m.val_accuracy)}  ` +
+    `${m.epoch_seconds.toFixed(1)}s`
+  );
+}

@@ -1,0 +1,24 @@
+/**
+ * Images stay uint8 until a batch is formed: NHWC, row-major, `channels` 1 (grayscale) or 3 (RGB).
+ * Labels are class indices into the owning dataset's `classNames` (before any class subsetting).
+ */
+export interface ImageSet {
+  readonly images: Uint8Array;
+  readonly labels: Int32Array;
+  readonly count: number;
+  readonly height: number;
+  readonly width: number;
+  readonly channels: 1 | 3;
+}
+
+export interface LoadedDataset {
+  /** Registry name, e.g. `cifar10`, `fashion-mnist`. */
+  readonly name: string;
+  readonly classNames: readonly string[];
+  readonly train: ImageSet;
+  readonly test: ImageSet;
+  /** sha256 over the source files' checksums: identifies exactly which data was used. */
+  readonly fingerprint: string;
+  /** Where the files were read from (directory), for logs and tags. */
+  readonly source: string;
+}

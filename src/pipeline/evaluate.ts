@@ -1,0 +1,65 @@
+/**
+ * Loss, accuracy, per-class accuracy and the confusion matrix of a model over a batch source.
+ * Used for the validation set every epoch and for the test set once at the end.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { batchRanges, type BatchSource } from './train/source.js';
+
+export interface Evaluation {
+  readonly count: number;
+  readonly loss: number;
+  readonly accuracy: number;
+  /** Accuracy per true class (NaN for a class with no examples). */
+  readonly perClassAccuracy: readonly number[];
+  /** confusion[true][predicted] */
+  readonly confusion: readonly (readonly number[])[];
+}
+
+/** Keras clips probabilities to [1e-7, 1 - 1e-7] in categorical crossentropy. */
+const EPSILON = 1e-7;
+
+export async function evaluate(
+  model: tf.LayersModel,
+  source: BatchSource,
+  numClasses: number,
+  batchSize: number,
+): Promise<Evaluation> {
+  const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  let lossSum = 0;
+  let correct = 0;
+  const all = Int32Array.from({ length: source.count }, (_, i) => i);
+  for (const [start, end] of batchRanges(source.count, batchSize)) {
+    const labels = source.labels.subarray(start, end);
+    const [nll, predicted] = tf.tidy(() => {
+      const x = source.batch(all.subarray(start, end));
+      const out = model.predict(x);
+      const probs = Array.isArray(out) ? out[0] : out;
+      if (probs === undefined) throw new Error('model.predict returned no output');
+      const picked = tf.sum(tf.mul(probs, tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses)), 1);
+      const loss = tf.sum(tf.neg(tf.log(tf.clipByValue(picked, EPSILON, 1 - EPSILON))));
+      return [loss, tf.argMax(probs, 1)];
+    });
+    const [lossValue, preds] = await Promise.all([nll.data(), predicted.data()]);
+    nll.dispose();
+    predicted.dispose();
+    lossSum += lossValue[0] ?? Number.NaN;
+    labels.forEach((label, i) => {
+      const p = preds[i] ?? -1;
+      const row = confusion[label];
+      if (row !== undefined && p >= 0 && p < numClasses) row[p] = (row[p] ?? 0) + 1;
+      if (p === label) correct++;
+    });
+  }
+  const perClassAccuracy = confusion.map((row, c) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    return total === 0 ? Number.NaN : (row[c] ?? 0) / total;
+  });
+  const count = source.count;
+  return {
+    count,
+    loss: count === 0 ? Number.NaN : lossSum / count,
+    accuracy: count === 0 ? Number.NaN : correct / count,
+    perClassAccuracy,
+    confusion,
+  };
+}

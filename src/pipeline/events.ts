@@ -1,0 +1,30 @@
+/**
+ * What the pipeline tells whoever listens (the tracking layer, the progress line). The pipeline never
+ * imports the MLflow client: tracking subscribes to these.
+ */
+import type { EpochMetrics } from './train/fit.js';
+import type { Evaluation } from './evaluate.js';
+
+export interface RunStarted {
+  /** Parameters after defaults and derivation (e.g. input_size 0 → the backbone's default). */
+  readonly resolvedParams: Readonly<Record<string, string>>;
+  /** Facts about the run: backend, versions, data and weights fingerprints. */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface RunFinished {
+  readonly test: Evaluation;
+  readonly classNames: readonly string[];
+  readonly modelDir: string;
+  readonly outputDir: string;
+  readonly bestEpoch: number;
+  readonly stoppedEarly: boolean;
+  readonly trainSeconds: number;
+  readonly totalSeconds: number;
+}
+
+export interface PipelineEvents {
+  started?(event: RunStarted): void | Promise<void>;
+  epoch?(metrics: EpochMetrics, maxEpochs: number): void | Promise<void>;
+  finished?(event: RunFinished): void | Promise<void>;
+}

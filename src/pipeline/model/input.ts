@@ -1,0 +1,50 @@
+/**
+ * Turns uint8 images into the backbone's input, one batch at a time: gather → float → gray to RGB →
+ * resize → preprocess. Only the batch is ever in float, so upsampled datasets never exist in full.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ImageSet } from '../data/types.js';
+import type { Preprocessing } from './backbones.js';
+
+export interface InputSpec {
+  readonly inputSize: number;
+  readonly preprocessing: Preprocessing;
+}
+
+/** ImageNet channel means in BGR order, as keras.applications.imagenet_utils ('caffe' mode). */
+const CAFFE_BGR_MEAN = [103.939, 116.779, 123.68] as const;
+
+/** Copies the chosen images into one float32 buffer (the only copy made for a batch). */
+export function gatherPixels(set: ImageSet, indices: ArrayLike<number>): Float32Array {
+  const size = set.height * set.width * set.channels;
+  const out = new Float32Array(indices.length * size);
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i] ?? 0;
+    const start = index * size;
+    const src = set.images.subarray(start, start + size);
+    out.set(src, i * size);
+  }
+  return out;
+}
+
+/** Applies a backbone's preprocessing to RGB float pixels in [0, 255]. */
+export function preprocess(x: tf.Tensor4D, preprocessing: Preprocessing): tf.Tensor4D {
+  return tf.tidy(() => {
+    if (preprocessing === 'unit') return tf.div(x, 255);
+    const bgr = tf.reverse(x, -1);
+    return tf.sub(bgr, tf.tensor1d([...CAFFE_BGR_MEAN]));
+  });
+}
+
+export function imageBatch(set: ImageSet, indices: ArrayLike<number>, spec: InputSpec): tf.Tensor4D {
+  const pixels = gatherPixels(set, indices);
+  return tf.tidy(() => {
+    let x: tf.Tensor4D = tf.tensor4d(pixels, [indices.length, set.height, set.width, set.channels]);
+    if (set.channels === 1) x = tf.tile(x, [1, 1, 1, 3]);
+    if (set.height !== spec.inputSize || set.width !== spec.inputSize) {
+      // half-pixel centres, as TF2's tf.image.resize does
+      x = tf.image.resizeBilinear(x, [spec.inputSize, spec.inputSize], false, true);
+    }
+    return preprocess(x, spec.preprocessing);
+  });
+}

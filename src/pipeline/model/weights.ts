@@ -1,0 +1,112 @@
+/**
+ * Where the base's starting weights come from: `imagenet` (Keras's official notop .h5, downloaded
+ * once, MD5-checked and cached where Keras caches it), `none` (random init), a Keras .h5 file, or a
+ * transferkit model folder (a source model trained by transferkit itself, reused as the base).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { ParamError, WeightsError } from '../../errors.js';
+import { ensureFile } from '../download.js';
+import { META_FILE, modelMetaSchema, type ModelMeta } from '../export/meta.js';
+import { baseLayerNames, convLayerNames, type BackboneSpec } from './backbones.js';
+import { applyKerasWeights, readKerasWeights } from './keras-weights.js';
+import type { Logger } from 'pino';
+
+export type WeightsSource =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'imagenet'; readonly path: string }
+  | { readonly kind: 'keras-h5'; readonly path: string }
+  | { readonly kind: 'transferkit'; readonly dir: string; readonly meta: ModelMeta };
+
+export interface WeightsDeps {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly fetch: typeof globalThis.fetch;
+  readonly logger: Logger;
+  readonly cwd: string;
+}
+
+/** Keras's cache: $KERAS_HOME/models, else ~/.keras/models. */
+export function kerasModelsDir(env: WeightsDeps['env']): string {
+  return join(env['KERAS_HOME'] ?? join(env['HOME'] ?? homedir(), '.keras'), 'models');
+}
+
+async function readMeta(dir: string): Promise<ModelMeta> {
+  const file = join(dir, META_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new WeightsError(`Parameter "weights" names the folder ${dir}, but its ${META_FILE} is missing or not JSON; expected a model folder written by transferkit`, { cause: error });
+  }
+  const parsed = modelMetaSchema.safeParse(raw);
+  if (!parsed.success) throw new WeightsError(`${file} is not a transferkit model description: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data;
+}
+
+export async function resolveWeights(value: string, spec: BackboneSpec, deps: WeightsDeps): Promise<WeightsSource> {
+  if (value === 'none') return { kind: 'none' };
+  const named = spec.weights[value];
+  if (named !== undefined) {
+    const path = await ensureFile({
+      url: named.url,
+      fileName: named.fileName,
+      cacheDir: kerasModelsDir(deps.env),
+      checksum: { algorithm: 'md5', hex: named.md5 },
+      fetch: deps.fetch,
+      logger: deps.logger,
+    });
+    return { kind: 'imagenet', path };
+  }
+  const path = resolve(deps.cwd, value);
+  const info = await stat(path).catch(() => undefined);
+  if (info === undefined) {
+    const names = ['none', ...Object.keys(spec.weights)].map((n) => `"${n}"`).join(', ');
+    throw new ParamError('weights', `Parameter "weights" must be ${names}, a Keras .h5 file or a transferkit model folder for backbone ${spec.name}; got "${value}" (string), which is neither a known name nor an existing path`);
+  }
+  if (info.isDirectory()) {
+    const meta = await readMeta(path);
+    if (meta.backbone !== spec.name) {
+      throw new ParamError('backbone', `The model in ${path} was built on backbone "${meta.backbone}", but backbone is "${spec.name}"; pass backbone=${meta.backbone}`);
+    }
+    return { kind: 'transferkit', dir: path, meta };
+  }
+  return { kind: 'keras-h5', path };
+}
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** Loads the source's weights into the model's base layers. Returns a fingerprint of what was loaded. */
+export async function loadBaseWeights(model: tf.LayersModel, spec: BackboneSpec, source: WeightsSource): Promise<string> {
+  switch (source.kind) {
+    case 'none':
+      return 'none';
+    case 'imagenet':
+    case 'keras-h5': {
+      const weights = await readKerasWeights(source.path);
+      applyKerasWeights(model, weights, { layers: convLayerNames(spec), file: source.path });
+      return `sha256:${await sha256(source.path)}`;
+    }
+    case 'transferkit': {
+      const base = await tf.loadLayersModel(`file://${join(source.dir, 'model.json')}`);
+      try {
+        for (const name of baseLayerNames(spec)) {
+          const from = base.getLayer(name);
+          model.getLayer(name).setWeights(from.getWeights());
+        }
+      } catch (error) {
+        throw new WeightsError(`The model in ${source.dir} does not have the layers of backbone ${spec.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      } finally {
+        base.dispose();
+      }
+      return `sha256:${await sha256(join(source.dir, 'weights.bin'))}`;
+    }
+  }
+}

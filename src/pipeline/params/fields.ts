@@ -1,0 +1,118 @@
+/**
+ * Field builders for parameters that arrive as strings (MLflow `-P`, CLI flags). Each field knows
+ * how to describe what it expects, so errors can say: the parameter, the value, what was expected.
+ * MLflow checks nothing for int/float params, and `z.coerce.number()` would turn "" into 0, so every
+ * number is parsed explicitly from its text.
+ */
+import { z } from 'zod';
+
+/** What a field accepts, in words, for error messages. Stored in the schema's metadata. */
+const expectations = new WeakMap<z.ZodType, string>();
+
+export function expectationOf(schema: z.ZodType): string | undefined {
+  return expectations.get(schema);
+}
+
+function described<T extends z.ZodType>(schema: T, expected: string): T {
+  expectations.set(schema, expected);
+  return schema;
+}
+
+const INT = /^[+-]?\d+$/;
+const FLOAT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function wholeNumber(text: string, min: number, max: number): number | undefined {
+  if (!INT.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
+}
+
+/** A whole number in [min, max]; `fallback` is used when the parameter is absent. */
+export function int(min: number, max: number, fallback: number) {
+  return described(
+    z.string().trim().optional().transform((text, ctx) => {
+      if (text === undefined) return fallback;
+      const n = wholeNumber(text, min, max);
+      if (n === undefined) ctx.addIssue({ code: 'custom', message: 'out of range' });
+      return n ?? fallback;
+    }),
+    `a whole number from ${min} to ${max}`,
+  );
+}
+
+/** A whole number in [min, max], or the word `all` (returned as 'all'). */
+export function intOrAll(min: number, max: number, fallback: number | 'all') {
+  return described(
+    z.string().trim().optional().transform((text, ctx): number | 'all' => {
+      if (text === undefined) return fallback;
+      if (text.toLowerCase() === 'all') return 'all';
+      const n = wholeNumber(text, min, max);
+      if (n === undefined) ctx.addIssue({ code: 'custom', message: 'out of range' });
+      return n ?? fallback;
+    }),
+    `a whole number from ${min} to ${max}, or "all"`,
+  );
+}
+
+/** A finite decimal number in [min, max] (or (min, max] when `exclusiveMin`). */
+export function float(min: number, max: number, fallback: number, exclusiveMin = false) {
+  const lower = exclusiveMin ? `greater than ${min}` : `from ${min}`;
+  return described(
+    z.string().trim().optional().transform((text, ctx) => {
+      if (text === undefined) return fallback;
+      const n = FLOAT.test(text) ? Number(text) : Number.NaN;
+      const ok = Number.isFinite(n) && (exclusiveMin ? n > min : n >= min) && n <= max;
+      if (!ok) ctx.addIssue({ code: 'custom', message: 'out of range' });
+      return ok ? n : fallback;
+    }),
+    `a number ${lower} up to ${max}`,
+  );
+}
+
+/** A flag given as 0/1 as in the seed, or true/false/yes/no. */
+export function flag(fallback: boolean) {
+  return described(
+    z.string().trim().optional().transform((text, ctx) => {
+      if (text === undefined) return fallback;
+      const t = text.toLowerCase();
+      if (['1', 'true', 'yes'].includes(t)) return true;
+      if (['0', 'false', 'no'].includes(t)) return false;
+      ctx.addIssue({ code: 'custom', message: 'not a flag' });
+      return fallback;
+    }),
+    '0 or 1 (also true/false)',
+  );
+}
+
+/** One of a fixed list of words. */
+export function oneOf<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) {
+  return described(
+    z.string().trim().optional().transform((text, ctx): T[number] => {
+      if (text === undefined) return fallback;
+      const hit = values.find((v) => v === text.toLowerCase());
+      if (hit === undefined) ctx.addIssue({ code: 'custom', message: 'not one of' });
+      return hit ?? fallback;
+    }),
+    `one of ${values.map((v) => `"${v}"`).join(', ')}`,
+  );
+}
+
+/** Free text; empty means absent (MLflow needs a default for every parameter, so "" stands for none). */
+export function optionalText(expected: string) {
+  return described(
+    z.string().trim().optional().transform((text) => (text === undefined || text === '' ? undefined : text)),
+    expected,
+  );
+}
+
+/** Text with a default. Empty is an error: the parameter has no meaning without a value. */
+export function text(fallback: string, expected: string) {
+  return described(
+    z.string().trim().optional().transform((t, ctx) => {
+      if (t === undefined) return fallback;
+      if (t === '') ctx.addIssue({ code: 'custom', message: 'empty' });
+      return t === '' ? fallback : t;
+    }),
+    expected,
+  );
+}

@@ -1,0 +1,38 @@
+/**
+ * The `main` entry point's parameters. The schema is the type; MLproject declares the same names
+ * and defaults (a test checks that they agree).
+ */
+import { z } from 'zod';
+import { BACKBONE_NAMES } from '../model/backbones.js';
+import { flag, float, int, intOrAll, oneOf, optionalText, text } from './fields.js';
+
+export const trainParamsSchema = z.strictObject({
+  // What to learn from.
+  dataset: text('cifar10', 'a dataset name (cifar10, mnist, fashion-mnist)'),
+  data_dir: optionalText('a directory holding the dataset files'),
+  classes: optionalText('a class subset such as "0-4", "5,6,7" or "cat,dog"'),
+  samples_per_class: intOrAll(1, 1_000_000, 300),
+  validation_fraction: float(0, 0.9, 0.2),
+  // The network.
+  backbone: oneOf(BACKBONE_NAMES, 'vgg16'),
+  weights: text('imagenet', '"imagenet", "none", a Keras .h5 weights file, or a transferkit model directory'),
+  input_size: int(0, 1024, 0),
+  retrained_conv_layers: intOrAll(0, 1000, 0),
+  dense_units: int(1, 65_536, 256),
+  dropout: float(0, 0.95, 0.5),
+  // Training.
+  use_early_stop: flag(true),
+  patience: int(1, 1000, 3),
+  max_epochs: int(1, 100_000, 20),
+  learning_rate: float(0, 10, 0.001, true),
+  batch_size: int(1, 65_536, 32),
+  seed: int(0, 2_147_483_647, 42),
+  // Where things go.
+  output_dir: optionalText('a directory for the model and reports'),
+  cache_dir: optionalText('a directory for downloads'),
+  backend: oneOf(['tensorflow', 'cpu'] as const, 'tensorflow'),
+});
+
+export type TrainParams = z.infer<typeof trainParamsSchema>;
+/** Raw parameters as MLflow and the CLI pass them: strings, possibly absent. */
+export type RawParams = Readonly<Record<string, string | undefined>>;

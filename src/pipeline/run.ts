@@ -1,0 +1,123 @@
+/**
+ * The canonical job, stage by stage: backend → data → model → train → evaluate → export.
+ * Each stage lives in its own module; this one only wires them and emits events.
+ */
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { ParamError } from '../errors.js';
+import { writeFileAtomic } from '../fs-atomic.js';
+import { VERSION } from '../version.js';
+import type { Logger } from '../log.js';
+import { initBackend } from './backend.js';
+import { evaluate } from './evaluate.js';
+import type { PipelineEvents, RunFinished } from './events.js';
+import { exportModelDir } from './export/model-dir.js';
+import { getBackbone } from './model/backbones.js';
+import { buildClassifier } from './model/build.js';
+import { applyFreeze, planFreeze } from './model/freeze.js';
+import { loadBaseWeights, resolveWeights } from './model/weights.js';
+import type { TrainParams } from './params/train.js';
+import { prepareData } from './prepare-data.js';
+import { fit } from './train/fit.js';
+import { imageSource } from './train/source.js';
+
+export interface RunDeps {
+  readonly logger: Logger;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly fetch: typeof globalThis.fetch;
+  readonly now: () => number;
+  readonly cwd: string;
+  readonly cacheDir: string;
+  readonly outputDir: string;
+  readonly events?: PipelineEvents;
+  readonly signal?: AbortSignal;
+}
+
+export async function runTraining(params: TrainParams, deps: RunDeps): Promise<RunFinished> {
+  const t0 = deps.now();
+  const { logger, events } = deps;
+  const backend = await initBackend(params.backend);
+  const spec = getBackbone(params.backbone);
+  const inputSize = params.input_size === 0 ? spec.defaultInputSize : params.input_size;
+  if (inputSize < spec.minInputSize) {
+    throw new ParamError('input_size', `Parameter "input_size" must be at least ${spec.minInputSize} for backbone ${spec.name} (or 0 for its default ${spec.defaultInputSize}), got ${inputSize} (number)`);
+  }
+  if (params.use_early_stop && params.validation_fraction === 0) {
+    throw new ParamError('validation_fraction', 'Parameter "validation_fraction" must be above 0 when use_early_stop is 1 (early stopping watches the validation loss), got 0 (number)');
+  }
+  const freeze = planFreeze(spec, params.retrained_conv_layers);
+  const weights = await resolveWeights(params.weights, spec, deps);
+  const data = await prepareData(params, deps);
+
+  const model = buildClassifier(spec, inputSize, {
+    numClasses: data.classIds.length,
+    denseUnits: params.dense_units,
+    dropout: params.dropout,
+    seed: params.seed,
+  });
+  try {
+    const weightsFingerprint = await loadBaseWeights(model, spec, weights);
+    applyFreeze(model, freeze);
+    model.compile({ optimizer: tf.train.adam(params.learning_rate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    await events?.started?.({
+      resolvedParams: { input_size: String(inputSize), num_classes: String(data.classIds.length), trainable_conv_layers: freeze.trainableConv.join(',') || 'none' },
+      tags: {
+        'transferkit.version': VERSION,
+        'transferkit.backend': backend.name,
+        'transferkit.tfjs_version': backend.tfjsVersion,
+        'transferkit.tensorflow_version': backend.tensorflowVersion ?? 'n/a',
+        'transferkit.data_fingerprint': data.dataset.fingerprint,
+        'transferkit.weights_fingerprint': weightsFingerprint,
+        'transferkit.weights_source': weights.kind,
+      },
+    });
+    logger.info({ backbone: spec.name, inputSize, trainable: freeze.trainableConv, weights: weights.kind }, 'model ready');
+
+    const input = { inputSize, preprocessing: spec.preprocessing };
+    const tTrain = deps.now();
+    const result = await fit(model, {
+      train: imageSource(data.train, input),
+      validation: imageSource(data.validation, input),
+      numClasses: data.classIds.length,
+      batchSize: params.batch_size,
+      maxEpochs: params.max_epochs,
+      patience: params.use_early_stop ? params.patience : undefined,
+      seed: params.seed,
+      now: deps.now,
+      onEpoch: (m) => events?.epoch?.(m, params.max_epochs),
+      ...(deps.signal === undefined ? {} : { signal: deps.signal }),
+    });
+    const trainSeconds = (deps.now() - tTrain) / 1000;
+    const test = await evaluate(model, imageSource(data.test, input), data.classIds.length, Math.max(params.batch_size, 256));
+    logger.info({ test_loss: test.loss, test_accuracy: test.accuracy, best_epoch: result.bestEpoch }, 'evaluated on the test set');
+
+    const modelDir = join(deps.outputDir, 'model');
+    await exportModelDir(model, modelDir, {
+      format: 'transferkit-model',
+      version: 1,
+      backbone: params.backbone,
+      input_size: inputSize,
+      preprocessing: spec.preprocessing,
+      dataset: data.dataset.name,
+      class_ids: [...data.classIds],
+      class_names: [...data.classNames],
+      base_weights: weightsFingerprint,
+      created_by: `transferkit ${VERSION}`,
+    });
+    const finished: RunFinished = {
+      test,
+      classNames: data.classNames,
+      modelDir,
+      outputDir: deps.outputDir,
+      bestEpoch: result.bestEpoch,
+      stoppedEarly: result.stoppedEarly,
+      trainSeconds,
+      totalSeconds: (deps.now() - t0) / 1000,
+    };
+    await writeFileAtomic(join(deps.outputDir, 'metrics.json'), `${JSON.stringify({ epochs: result.epochs, ...finished }, null, 2)}\n`);
+    await events?.finished?.(finished);
+    return finished;
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Early stopping on validation loss with patience, keeping the best epoch's weights (tfjs's own
+ * earlyStopping callback cannot restore them). Only trainable weights are kept: frozen ones do not
+ * change, so copying them would only cost memory.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export class BestWeights {
+  #saved: tf.Tensor[] | undefined;
+  #bestLoss = Number.POSITIVE_INFINITY;
+  #bestEpoch = -1;
+  #wait = 0;
+
+  constructor(
+    private readonly model: tf.LayersModel,
+    private readonly patience: number,
+  ) {}
+
+  get bestEpoch(): number {
+    return this.#bestEpoch;
+  }
+  get bestLoss(): number {
+    return this.#bestLoss;
+  }
+
+  /** Records an epoch's validation loss; returns true when training should stop. */
+  update(epoch: number, valLoss: number): boolean {
+    if (valLoss < this.#bestLoss) {
+      this.#bestLoss = valLoss;
+      this.#bestEpoch = epoch;
+      this.#wait = 0;
+      this.#replace(this.model.trainableWeights.map((w) => tf.clone(w.read())));
+      return false;
+    }
+    this.#wait++;
+    return this.#wait >= this.patience;
+  }
+
+  /** Writes the best epoch's weights back into the model. */
+  restore(): void {
+    const saved = this.#saved;
+    if (saved === undefined) return;
+    this.model.trainableWeights.forEach((w, i) => {
+      const value = saved[i];
+      if (value !== undefined) w.write(value);
+    });
+  }
+
+  dispose(): void {
+    this.#replace(undefined);
+  }
+
+  #replace(next: tf.Tensor[] | undefined): void {
+    this.#saved?.forEach((t) => t.dispose());
+    this.#saved = next;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The training loop: seeded shuffling, one optimizer step per batch, validation after every epoch,
+ * early stopping with best weights. Emits one event per epoch; knows nothing of MLflow.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { TrainingError } from '../../errors.js';
+import { permutation } from '../data/sample.js';
+import { evaluate } from '../evaluate.js';
+import { BestWeights } from './early-stop.js';
+import { batchRanges, type BatchSource } from './source.js';
+
+export interface EpochMetrics {
+  /** 0-based, used as the MLflow step. */
+  readonly epoch: number;
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly val_loss: number;
+  readonly val_accuracy: number;
+  readonly epoch_seconds: number;
+}
+
+export interface FitOptions {
+  readonly train: BatchSource;
+  readonly validation: BatchSource;
+  readonly numClasses: number;
+  readonly batchSize: number;
+  readonly maxEpochs: number;
+  /** Patience in epochs on validation loss, or undefined for no early stopping. */
+  readonly patience: number | undefined;
+  readonly seed: number;
+  readonly now: () => number;
+  readonly onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
+  readonly signal?: AbortSignal;
+}
+
+export interface FitResult {
+  readonly epochs: readonly EpochMetrics[];
+  /** Epoch whose weights the model holds at the end. */
+  readonly bestEpoch: number;
+  readonly stoppedEarly: boolean;
+}
+
+async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number) {
+  const order = permutation(o.train.count, o.seed * 1000 + epoch);
+  let lossSum = 0;
+  let accSum = 0;
+  for (const [start, end] of batchRanges(order.length, o.batchSize)) {
+    o.signal?.throwIfAborted();
+    const indices = order.subarray(start, end);
+    const x = o.train.batch(indices);
+    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(indices, (i) => o.train.labels[i] ?? 0), 'int32'), o.numClasses));
+    try {
+      const out = await model.trainOnBatch(x, y);
+      const [loss = Number.NaN, acc = Number.NaN] = Array.isArray(out) ? out : [out];
+      if (!Number.isFinite(loss)) {
+        throw new TrainingError(`Loss became ${loss} in epoch ${epoch + 1} (batch at example ${start}); lower learning_rate or check the input data`);
+      }
+      lossSum += loss * (end - start);
+      accSum += acc * (end - start);
+    } finally {
+      x.dispose();
+      y.dispose();
+    }
+  }
+  return { loss: lossSum / order.length, accuracy: accSum / order.length };
+}
+
+export async function fit(model: tf.LayersModel, o: FitOptions): Promise<FitResult> {
+  const epochs: EpochMetrics[] = [];
+  const best = o.patience === undefined ? undefined : new BestWeights(model, o.patience);
+  let stoppedEarly = false;
+  try {
+    for (let epoch = 0; epoch < o.maxEpochs; epoch++) {
+      const started = o.now();
+      const trained = await trainEpoch(model, o, epoch);
+      const val = await evaluate(model, o.validation, o.numClasses, Math.max(o.batchSize, 256));
+      const metrics: EpochMetrics = {
+        epoch,
+        loss: trained.loss,
+        accuracy: trained.accuracy,
+        val_loss: val.loss,
+        val_accuracy: val.accuracy,
+        epoch_seconds: (o.now() - started) / 1000,
+      };
+      epochs.push(metrics);
+      await o.onEpoch?.(metrics);
+      if (best?.update(epoch, val.loss)) {
+        stoppedEarly = true;
+        break;
+      }
+    }
+    best?.restore();
+    return { epochs, bestEpoch: best?.bestEpoch ?? epochs.length - 1, stoppedEarly };
+  } finally {
+    best?.dispose();
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * A batch source hands the trainer the model's input for a set of example indices. Training does not
+ * care whether those inputs are preprocessed images or cached activations of a frozen prefix.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { ImageSet } from '../data/types.js';
+import { imageBatch, type InputSpec } from '../model/input.js';
+
+export interface BatchSource {
+  readonly count: number;
+  /** Class index per example, 0..numClasses-1. */
+  readonly labels: Int32Array;
+  /** A new tensor the caller disposes. */
+  batch(indices: ArrayLike<number>): tf.Tensor;
+}
+
+export function imageSource(set: ImageSet, spec: InputSpec): BatchSource {
+  return {
+    count: set.count,
+    labels: set.labels,
+    batch: (indices) => imageBatch(set, indices, spec),
+  };
+}
+
+/** Index ranges [start, end) of consecutive batches over `count` examples. */
+export function* batchRanges(count: number, batchSize: number): Generator<readonly [number, number]> {
+  for (let start = 0; start < count; start += batchSize) yield [start, Math.min(count, start + batchSize)];
+}

@@ -1,0 +1,8 @@
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { progressLine } from '../../src/entry/progress.js';
+
+it('formats one line per epoch', () => {
+  const line = progressLine({ epoch: 2, loss: 0.51234, accuracy: 0.8, val_loss: Number.NaN, val_accuracy: 0.75, epoch_seconds: 4.25 }, 20);
+  assert.equal(line, 'epoch  3/20  loss 0.5123  acc 0.8000  val_loss NaN  val_acc 0.7500  4.3s');
+});

@@ -1,0 +1,38 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ParamError } from '../../../src/errors.js';
+import { BACKBONES, baseLayerNames, convLayerNames } from '../../../src/pipeline/model/backbones.js';
+import { planFreeze } from '../../../src/pipeline/model/freeze.js';
+
+describe('backbone registry', () => {
+  it('names VGG16 and VGG19 layers as keras.applications does', () => {
+    const v16 = convLayerNames(BACKBONES.vgg16);
+    assert.equal(v16.length, 13);
+    assert.equal(v16[0], 'block1_conv1');
+    assert.equal(v16.at(-1), 'block5_conv3');
+    assert.equal(convLayerNames(BACKBONES.vgg19).length, 16);
+    assert.equal(convLayerNames(BACKBONES.vgg19).at(-1), 'block5_conv4');
+    assert.deepEqual(baseLayerNames(BACKBONES['small-cnn']), ['block1_conv1', 'block1_conv2', 'block1_pool']);
+  });
+  it('carries the official weights URL and MD5', () => {
+    assert.match(BACKBONES.vgg16.weights.imagenet.url, /^https:\/\/storage\.googleapis\.com\/tensorflow\/keras-applications\/vgg16\/vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5$/);
+    assert.equal(BACKBONES.vgg16.weights.imagenet.md5, '6d6bbae143d832006294945121d1f1fc');
+    assert.equal(BACKBONES.vgg19.weights.imagenet.md5, '253f8cb515780f3b799900260a226db6');
+  });
+});
+
+describe('planFreeze', () => {
+  it('trains the last N conv layers', () => {
+    const plan = planFreeze(BACKBONES.vgg16, 2);
+    assert.deepEqual(plan.trainableConv, ['block5_conv2', 'block5_conv3']);
+    assert.equal(plan.frozenConv.length, 11);
+    assert.deepEqual(planFreeze(BACKBONES.vgg16, 0).trainableConv, []);
+    assert.equal(planFreeze(BACKBONES.vgg16, 'all').frozenConv.length, 0);
+  });
+  it('rejects more layers than the backbone has, naming the count', () => {
+    assert.throws(
+      () => planFreeze(BACKBONES.vgg16, 14),
+      (e: unknown) => e instanceof ParamError && e.param === 'retrained_conv_layers' && /from 0 to 13 \(backbone vgg16 has 13 conv layers\).*got 14/.test(e.message),
+    );
+  });
+});
