@@ -25,21 +25,28 @@ for a in "$@"; do
 done
 
 # 1. System packages (Debian). Only what is missing; apt-get update once, first.
+#    Required: a C++ toolchain and Python venv for the build. Wanted: the offline Fashion-MNIST data
+#    of the README's first run, and chromium with --with-browser.
 need=()
+want=()
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv python3-pip)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
-[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
-if [ "$with_browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then need+=(chromium); fi
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    die "missing Debian packages: ${need[*]}; run as root, or: sudo apt-get update && sudo apt-get install -y ${need[*]}"
+[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || want+=(dataset-fashion-mnist)
+if [ "$with_browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then want+=(chromium); fi
+if [ $((${#need[@]} + ${#want[@]})) -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "apt-get install ${need[*]} ${want[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 || die "apt-get update failed"
+    apt-get install -y -qq --no-install-recommends "${need[@]}" "${want[@]}" >&2 \
+      || die "apt-get install ${need[*]} ${want[*]} failed"
+  elif [ ${#need[@]} -gt 0 ]; then
+    die "missing system packages: ${need[*]}; as root: apt-get update && apt-get install -y ${need[*]}"
+  else
+    say "warning: not installed (needs root): ${want[*]}; the offline Fashion-MNIST default needs dataset-fashion-mnist"
   fi
-  say "apt-get install ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2 || die "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >&2 || die "apt-get install ${need[*]} failed"
 fi
 
 # 2. Node.js itself.
