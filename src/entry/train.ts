@@ -5,13 +5,16 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
-import type { PipelineEvents } from '../pipeline/events.js';
+import { mergeEvents, type PipelineEvents } from '../pipeline/events.js';
 import { parseParams } from '../pipeline/params/parse.js';
 import { trainParamsSchema, type TrainParams } from '../pipeline/params/train.js';
 import { runTraining } from '../pipeline/run.js';
 import { parseFlags } from './args.js';
 import { describeFailure } from './failure.js';
 import { progressLine } from './progress.js';
+import { paramsAsGiven } from '../tracking/run-params.js';
+import { completeRun, failRun, trackingEvents } from '../tracking/run-tracking.js';
+import { TrackingSession } from '../tracking/session.js';
 
 export interface Output {
   write(text: string): unknown;
@@ -52,10 +55,30 @@ export function consoleEvents(deps: Pick<EntryDeps, 'stdout' | 'logger'>): Pipel
   };
 }
 
+/** TRANSFERKIT_TRACKING=off runs without MLflow (the pipeline alone); anything else tracks. */
+export function trackingEnabled(env: EntryDeps['env']): boolean {
+  return !['0', 'off', 'false', 'no'].includes((env['TRANSFERKIT_TRACKING'] ?? '').toLowerCase());
+}
+
+function waitMs(env: EntryDeps['env']): number {
+  const seconds = Number(env['TRANSFERKIT_MLFLOW_WAIT_SECONDS'] ?? '120');
+  return (Number.isFinite(seconds) && seconds >= 0 ? seconds : 120) * 1000;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export async function trainCommand(argv: readonly string[], deps: EntryDeps): Promise<number> {
+  let session: TrackingSession | undefined;
+  let outputDir: string | undefined;
+  const timing = { waitMs: waitMs(deps.env), now: deps.now };
   try {
-    const params = parseParams(trainParamsSchema, parseFlags(argv));
-    const outputDir = outputDirFor(params, deps);
+    const raw = parseFlags(argv);
+    if (trackingEnabled(deps.env)) {
+      const defaults = parseParams(trainParamsSchema, {});
+      session = await TrackingSession.open({ ...deps, sleep }, { params: paramsAsGiven(raw, defaults) });
+    }
+    const params = parseParams(trainParamsSchema, raw);
+    outputDir = outputDirFor(params, deps, session?.runId);
     const result = await runTraining(params, {
       logger: deps.logger,
       env: deps.env,
@@ -64,18 +87,28 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
       cwd: deps.cwd,
       cacheDir: params.cache_dir === undefined ? defaultCacheDir(deps.env) : resolve(deps.cwd, params.cache_dir),
       outputDir,
-      events: consoleEvents(deps),
+      events: mergeEvents(consoleEvents(deps), session === undefined ? undefined : trackingEvents(session)),
       ...(deps.signal === undefined ? {} : { signal: deps.signal }),
     });
+    if (session !== undefined) await completeRun(session, result, timing);
     deps.stdout.write(
       `test accuracy ${(result.test.accuracy * 100).toFixed(2)}% (loss ${result.test.loss.toFixed(4)}) on ${result.test.count} images; ` +
-        `model in ${result.modelDir}\n`,
+        `model in ${result.modelDir}${session === undefined ? '' : `; MLflow run ${session.runId} at ${session.url}`}\n`,
     );
     return 0;
   } catch (error) {
     const failure = describeFailure(error);
     deps.logger.error({ code: failure.code, err: failure.userError ? undefined : error }, failure.message.split('\n')[0] ?? '');
     deps.stderr.write(`transferkit: ${failure.message}\n`);
+    if (session !== undefined) {
+      // when the server already failed to answer, don't wait for it again before ending
+      const wait = failure.code === 'ERR_TRACKING_UNAVAILABLE' ? { ...timing, waitMs: 0 } : timing;
+      await failRun(session, { ...failure, interrupted: failure.code === 'ERR_INTERRUPTED' }, { ...wait, ...(outputDir === undefined ? {} : { outputDir }) }).catch(
+        (e: unknown) => deps.logger.warn({ err: e }, 'could not mark the MLflow run as failed'),
+      );
+    }
     return failure.exitCode;
+  } finally {
+    await session?.close();
   }
 }

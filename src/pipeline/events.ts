@@ -17,6 +17,8 @@ export interface RunFinished {
   readonly classNames: readonly string[];
   readonly modelDir: string;
   readonly outputDir: string;
+  readonly inputSize: number;
+  readonly tfjsVersion: string;
   readonly bestEpoch: number;
   readonly stoppedEarly: boolean;
   readonly trainSeconds: number;
@@ -27,4 +29,20 @@ export interface PipelineEvents {
   started?(event: RunStarted): void | Promise<void>;
   epoch?(metrics: EpochMetrics, maxEpochs: number): void | Promise<void>;
   finished?(event: RunFinished): void | Promise<void>;
+}
+
+/** One listener that calls each of the given ones in order. */
+export function mergeEvents(...all: readonly (PipelineEvents | undefined)[]): PipelineEvents {
+  const list = all.filter((e): e is PipelineEvents => e !== undefined);
+  return {
+    started: async (e) => {
+      for (const l of list) await l.started?.(e);
+    },
+    epoch: async (m, max) => {
+      for (const l of list) await l.epoch?.(m, max);
+    },
+    finished: async (e) => {
+      for (const l of list) await l.finished?.(e);
+    },
+  };
 }

@@ -12,6 +12,7 @@ import { initBackend } from './backend.js';
 import { evaluate } from './evaluate.js';
 import type { PipelineEvents, RunFinished } from './events.js';
 import { exportModelDir } from './export/model-dir.js';
+import { writeEvaluationReports } from './export/reports.js';
 import { getBackbone } from './model/backbones.js';
 import { buildClassifier } from './model/build.js';
 import { applyFreeze, planFreeze } from './model/freeze.js';
@@ -104,11 +105,14 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
       base_weights: weightsFingerprint,
       created_by: `transferkit ${VERSION}`,
     });
+    await writeEvaluationReports(join(deps.outputDir, 'evaluation'), test, data.classNames);
     const finished: RunFinished = {
       test,
       classNames: data.classNames,
       modelDir,
       outputDir: deps.outputDir,
+      inputSize,
+      tfjsVersion: backend.tfjsVersion,
       bestEpoch: result.bestEpoch,
       stoppedEarly: result.stoppedEarly,
       trainSeconds,

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { TrainingError } from '../../errors.js';
-import { permutation } from '../data/sample.js';
+import { epochOrder } from '../data/sample.js';
 import { evaluate } from '../evaluate.js';
 import { BestWeights } from './early-stop.js';
 import { batchRanges, type BatchSource } from './source.js';
@@ -41,7 +41,7 @@ export interface FitResult {
 }
 
 async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number) {
-  const order = permutation(o.train.count, o.seed * 1000 + epoch);
+  const order = epochOrder(o.train.count, o.seed, epoch);
   let lossSum = 0;
   let accSum = 0;
   for (const [start, end] of batchRanges(order.length, o.batchSize)) {

@@ -1,0 +1,119 @@
+/**
+ * What the pipeline's events become in MLflow: params and tags at start, one metric point per
+ * epoch metric (step = epoch), test metrics, the model folder (with an MLmodel file) and reports
+ * as artifacts, and a status that is FINISHED only once all of that has landed.
+ */
+import { join } from 'node:path';
+import { TransferkitError } from '../errors.js';
+import { writeFileAtomic } from '../fs-atomic.js';
+import type { PipelineEvents, RunFinished } from '../pipeline/events.js';
+import { VERSION } from '../version.js';
+import { mlmodelInfo, mlmodelYaml } from './mlmodel.js';
+import type { TrackingSession } from './session.js';
+
+/** The server did not take the run's data within the allowed time; everything is kept on disk. */
+export class TrackingUnavailableError extends TransferkitError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('ERR_TRACKING_UNAVAILABLE', message, { ...options, userError: true });
+  }
+}
+
+/** MLflow metric keys allow letters, digits, `_-. /`; anything else in a class name becomes `_`. */
+export const metricKey = (text: string) => text.replace(/[^A-Za-z0-9_\-. /]/g, '_');
+
+export function trackingEvents(session: TrackingSession): PipelineEvents {
+  return {
+    started: async (event) => {
+      await session.logParams(
+        Object.fromEntries(Object.entries(event.resolvedParams).map(([k, v]) => [`effective_${k}`, v])),
+      );
+      await session.setTags(event.tags);
+    },
+    epoch: (m) => {
+      const { epoch, ...values } = m;
+      session.logMetrics(values, epoch);
+    },
+  };
+}
+
+async function writePending(session: TrackingSession, outputDir: string): Promise<string> {
+  const file = join(outputDir, 'mlflow-pending.json');
+  await writeFileAtomic(
+    file,
+    `${JSON.stringify({ tracking_uri: session.url, run_id: session.runId, metrics: session.buffer.pending }, null, 2)}\n`,
+  );
+  return file;
+}
+
+async function drainOrKeep(session: TrackingSession, outputDir: string, waitMs: number, now: () => number): Promise<void> {
+  if (await session.buffer.drain(waitMs, now)) return;
+  const file = await writePending(session, outputDir);
+  const reason = session.buffer.lastError instanceof Error ? `: ${session.buffer.lastError.message}` : '';
+  throw new TrackingUnavailableError(
+    `The MLflow server at ${session.url} did not take the run's metrics within ${Math.round(waitMs / 1000)} s${reason}. ` +
+      `Nothing is lost: the model and metrics are in ${outputDir}, and the ${session.buffer.pending.length} unsent metric points in ${file}.`,
+    { cause: session.buffer.lastError },
+  );
+}
+
+export interface CompleteOptions {
+  readonly waitMs: number;
+  readonly now: () => number;
+}
+
+export async function completeRun(session: TrackingSession, result: RunFinished, options: CompleteOptions): Promise<void> {
+  const test: Record<string, number> = {
+    test_loss: result.test.loss,
+    test_accuracy: result.test.accuracy,
+    best_epoch: result.bestEpoch,
+    stopped_early: result.stoppedEarly ? 1 : 0,
+    train_seconds: result.trainSeconds,
+    total_seconds: result.totalSeconds,
+  };
+  result.classNames.forEach((name, i) => {
+    test[`test_class_accuracy/${metricKey(name)}`] = result.test.perClassAccuracy[i] ?? Number.NaN;
+  });
+  session.logMetrics(test, 0);
+  const info = mlmodelInfo({
+    runId: session.runId,
+    artifactPath: 'model',
+    now: options.now(),
+    transferkitVersion: VERSION,
+    tfjsVersion: result.tfjsVersion,
+    classNames: result.classNames,
+    inputSize: result.inputSize,
+  });
+  await writeFileAtomic(join(result.modelDir, 'MLmodel'), mlmodelYaml(info, session.runId));
+  await drainOrKeep(session, result.outputDir, options.waitMs, options.now);
+  try {
+    const artifacts = session.artifacts();
+    await artifacts.uploadDirectory(result.modelDir, 'model');
+    await artifacts.uploadDirectory(join(result.outputDir, 'evaluation'), 'evaluation');
+    await artifacts.uploadFile(join(result.outputDir, 'metrics.json'), 'metrics.json');
+    await session.client.logModel(session.runId, info);
+  } catch (error) {
+    const file = await writePending(session, result.outputDir);
+    throw new TrackingUnavailableError(
+      `Uploading the model to the MLflow server at ${session.url} failed: ${error instanceof Error ? error.message : String(error)}. ` +
+        `The model is kept in ${result.modelDir} (run ${session.runId}; state in ${file}).`,
+      { cause: error },
+    );
+  }
+  await session.end('FINISHED');
+}
+
+/** Ends the run FAILED (or KILLED when interrupted) with the message as the run's note. */
+export async function failRun(
+  session: TrackingSession,
+  failure: { message: string; code: string; interrupted: boolean },
+  options: CompleteOptions & { outputDir?: string },
+): Promise<void> {
+  await session.setTags({
+    'mlflow.note.content': `transferkit failed: ${failure.message}`,
+    'transferkit.error_code': failure.code,
+    'transferkit.error': failure.message.slice(0, 8000),
+  });
+  const drained = await session.buffer.drain(options.waitMs, options.now);
+  if (!drained && options.outputDir !== undefined) await writePending(session, options.outputDir);
+  await session.end(failure.interrupted ? 'KILLED' : 'FAILED');
+}

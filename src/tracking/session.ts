@@ -1,0 +1,146 @@
+/**
+ * One MLflow run from the program's side: attach to the run `mlflow run` created (MLFLOW_RUN_ID) or
+ * create one, watch the pipeline's events, and end the run with the truth. A tracking URI that is
+ * not a server (MLflow's default local store) is served by a private `mlflow server` for the run.
+ */
+import type { Logger } from '../log.js';
+import { RunArtifacts } from '../mlflow/artifacts.js';
+import { MlflowClient, type MetricPoint } from '../mlflow/client.js';
+import { findMlflow } from '../mlflow/find-mlflow.js';
+import type { RunStatus } from '../mlflow/schemas.js';
+import { resolveTrackingStore, startLocalServer, type LocalServer } from './local-server.js';
+import { MetricBuffer } from './metric-buffer.js';
+import { newParams } from './run-params.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface TrackingDeps {
+  readonly env: Env;
+  readonly cwd: string;
+  readonly fetch: typeof globalThis.fetch;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly logger: Logger;
+}
+
+export interface OpenOptions {
+  readonly runName?: string;
+  /** Parameters as given (strings); only keys the run lacks are logged. */
+  readonly params: Readonly<Record<string, string>>;
+}
+
+export class TrackingSession {
+  readonly buffer: MetricBuffer;
+  #params: Record<string, string>;
+
+  private constructor(
+    readonly client: MlflowClient,
+    readonly runId: string,
+    readonly artifactUri: string,
+    readonly experimentId: string,
+    readonly url: string,
+    private readonly server: LocalServer | undefined,
+    existingParams: Record<string, string>,
+    private readonly deps: TrackingDeps,
+  ) {
+    this.buffer = new MetricBuffer(client, runId, deps.sleep);
+    this.#params = existingParams;
+  }
+
+  /** Where the run came from, for messages. */
+  get attached(): boolean {
+    return this.deps.env['MLFLOW_RUN_ID'] !== undefined && this.deps.env['MLFLOW_RUN_ID'] !== '';
+  }
+
+  static async open(deps: TrackingDeps, options: OpenOptions): Promise<TrackingSession> {
+    const { env, logger } = deps;
+    const store = resolveTrackingStore(env['MLFLOW_TRACKING_URI'], deps.cwd);
+    let server: LocalServer | undefined;
+    let url: string;
+    if (store.kind === 'server') url = store.trackingUri;
+    else {
+      server = await startLocalServer({
+        storeUri: store.storeUri,
+        artifactsDestination: store.artifactsDestination,
+        defaultArtifactRoot: store.defaultArtifactRoot,
+        mlflowBin: findMlflow({ env }),
+        env: { ...env, MLFLOW_ALLOW_FILE_STORE: 'true' },
+        logger,
+        cwd: deps.cwd,
+      });
+      url = server.url;
+      logger.info({ store: store.storeUri, url }, 'serving the local MLflow store for this run');
+    }
+    try {
+      const client = new MlflowClient({ trackingUri: url, fetch: deps.fetch, env, sleep: deps.sleep, now: deps.now });
+      const runId = env['MLFLOW_RUN_ID'];
+      const run =
+        runId !== undefined && runId !== ''
+          ? await client.getRun(runId)
+          : await client.createRun({
+              experimentId: await experimentFor(client, env),
+              startTime: deps.now(),
+              ...(options.runName === undefined ? {} : { runName: options.runName }),
+              tags: {
+                'mlflow.source.name': 'transferkit',
+                'mlflow.source.type': 'LOCAL',
+                'mlflow.user': env['USER'] ?? env['LOGNAME'] ?? 'unknown',
+              },
+            });
+      const info = run.info;
+      if (info.status !== 'RUNNING') await client.updateRun({ runId: info.run_id, status: 'RUNNING' });
+      const existing = Object.fromEntries((run.data.params ?? []).map((p) => [p.key, p.value]));
+      const session = new TrackingSession(client, info.run_id, info.artifact_uri ?? '', info.experiment_id, url, server, existing, deps);
+      await session.logParams(options.params);
+      logger.info({ run_id: info.run_id, experiment_id: info.experiment_id, tracking: url }, 'tracking to MLflow');
+      return session;
+    } catch (error) {
+      await server?.stop();
+      throw error;
+    }
+  }
+
+  /** Logs the parameters the run does not have yet. Never re-logs a key. */
+  async logParams(params: Readonly<Record<string, string>>): Promise<void> {
+    const fresh = newParams(params, this.#params);
+    if (Object.keys(fresh).length === 0) return;
+    await this.client.logBatch({ runId: this.runId, params: fresh });
+    Object.assign(this.#params, fresh);
+  }
+
+  async setTags(tags: Readonly<Record<string, string>>): Promise<void> {
+    if (Object.keys(tags).length > 0) await this.client.logBatch({ runId: this.runId, tags });
+  }
+
+  /** Queues metric points (timestamps fixed now), sent in the background. */
+  logMetrics(values: Readonly<Record<string, number>>, step: number): void {
+    const timestamp = this.deps.now();
+    const points: MetricPoint[] = Object.entries(values).map(([key, value]) => ({ key, value, timestamp, step }));
+    this.buffer.add(points);
+  }
+
+  /** The run's artifact store, written through this session's server. */
+  artifacts(): RunArtifacts {
+    return new RunArtifacts(
+      this.client.http,
+      this.artifactUri,
+      this.server === undefined ? {} : { localArtifactsDestination: this.server.artifactsDestination },
+    );
+  }
+
+  async end(status: RunStatus): Promise<void> {
+    await this.client.updateRun({ runId: this.runId, status, endTime: this.deps.now() });
+  }
+
+  async close(): Promise<void> {
+    await this.server?.stop();
+  }
+}
+
+async function experimentFor(client: MlflowClient, env: Env): Promise<string> {
+  const id = env['MLFLOW_EXPERIMENT_ID'];
+  if (id !== undefined && id !== '') return id;
+  const name = env['MLFLOW_EXPERIMENT_NAME'];
+  if (name !== undefined && name !== '') return (await client.getOrCreateExperiment(name)).experiment_id;
+  return '0';
+}
