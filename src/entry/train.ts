@@ -2,9 +2,9 @@
  * `transferkit train`: flags → params → pipeline, with logs, a progress line on a TTY, signals and
  * exit codes. Returns the exit code; never calls process.exit itself.
  */
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
+import { transferkitCacheDir } from '../pipeline/download.js';
 import { mergeEvents, type PipelineEvents } from '../pipeline/events.js';
 import { parseParams } from '../pipeline/params/parse.js';
 import { trainParamsSchema, type TrainParams } from '../pipeline/params/train.js';
@@ -31,10 +31,6 @@ export interface EntryDeps {
   readonly logger: Logger;
   /** Aborted on SIGINT/SIGTERM by the caller. */
   readonly signal?: AbortSignal;
-}
-
-export function defaultCacheDir(env: EntryDeps['env']): string {
-  return env['TRANSFERKIT_CACHE'] ?? join(env['XDG_CACHE_HOME'] ?? join(env['HOME'] ?? homedir(), '.cache'), 'transferkit');
 }
 
 function stamp(now: number): string {
@@ -85,7 +81,7 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
       fetch: deps.fetch,
       now: deps.now,
       cwd: deps.cwd,
-      cacheDir: params.cache_dir === undefined ? defaultCacheDir(deps.env) : resolve(deps.cwd, params.cache_dir),
+      cacheDir: params.cache_dir === undefined ? transferkitCacheDir(deps.env) : resolve(deps.cwd, params.cache_dir),
       outputDir,
       events: mergeEvents(consoleEvents(deps), session === undefined ? undefined : trackingEvents(session)),
       ...(deps.signal === undefined ? {} : { signal: deps.signal }),

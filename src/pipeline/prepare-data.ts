@@ -3,7 +3,8 @@
  * training subset (the label budget), a validation split held out from it, and the test set.
  * The test set is only ever used for the final report.
  */
-import { DataError, ParamError } from '../errors.js';
+import { join } from 'node:path';
+import { DataError } from '../errors.js';
 import { balancedSplit, loadDataset, parseClassSpec, selectClasses } from './data/index.js';
 import type { ImageSet, LoadedDataset } from './data/types.js';
 import type { TrainParams } from './params/train.js';
@@ -30,15 +31,12 @@ export async function prepareData(params: TrainParams, deps: DataDeps): Promise<
   const dataset = await loadDataset({
     name: params.dataset,
     ...(params.data_dir === undefined ? {} : { dataDir: params.data_dir }),
-    cacheDir: deps.cacheDir,
+    cacheDir: join(deps.cacheDir, 'datasets'),
     fetch: deps.fetch,
     logger: deps.logger,
     env: deps.env,
   });
   const classIds = parseClassSpec(params.classes ?? '', dataset.classNames);
-  if (classIds.length < 2) {
-    throw new ParamError('classes', `Parameter "classes" must select at least 2 classes, got ${JSON.stringify(params.classes)} (string) which selects ${classIds.length}`);
-  }
   const split = balancedSplit(selectClasses(dataset.train, classIds), {
     perClass: params.samples_per_class,
     validationFraction: params.validation_fraction,
@@ -53,7 +51,7 @@ export async function prepareData(params: TrainParams, deps: DataDeps): Promise<
   return {
     dataset,
     classIds,
-    classNames: classIds.map((c) => dataset.classNames[c] ?? String(c)),
+    classNames: classIds.map((c: number) => dataset.classNames[c] ?? String(c)),
     train: split.train,
     validation: split.validation,
     test,

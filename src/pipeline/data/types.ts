@@ -17,8 +17,13 @@ export interface LoadedDataset {
   readonly classNames: readonly string[];
   readonly train: ImageSet;
   readonly test: ImageSet;
-  /** sha256 over the source files' checksums: identifies exactly which data was used. */
+  /** sha256 over the sha256s of the files' (decompressed) contents: identifies exactly which data was used. */
   readonly fingerprint: string;
-  /** Where the files were read from (directory), for logs and tags. */
+  /** Where the files were read from (directory or archive), for logs and tags. */
   readonly source: string;
+  /**
+   * True when every file matched the registry's published checksum (downloaded, cached or a verified
+   * system copy); false for a user's `data_dir` whose files are not the official ones.
+   */
+  readonly verified?: boolean;
 }

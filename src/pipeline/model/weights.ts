@@ -6,11 +6,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ParamError, WeightsError } from '../../errors.js';
-import { ensureFile } from '../download.js';
+import { ensureFile, kerasModelsDir } from '../download.js';
 import { META_FILE, modelMetaSchema, type ModelMeta } from '../export/meta.js';
 import { baseLayerNames, convLayerNames, type BackboneSpec } from './backbones.js';
 import { applyKerasWeights, readKerasWeights } from './keras-weights.js';
@@ -27,11 +26,6 @@ export interface WeightsDeps {
   readonly fetch: typeof globalThis.fetch;
   readonly logger: Logger;
   readonly cwd: string;
-}
-
-/** Keras's cache: $KERAS_HOME/models, else ~/.keras/models. */
-export function kerasModelsDir(env: WeightsDeps['env']): string {
-  return join(env['KERAS_HOME'] ?? join(env['HOME'] ?? homedir(), '.keras'), 'models');
 }
 
 async function readMeta(dir: string): Promise<ModelMeta> {

@@ -1,0 +1,19 @@
+export type { ImageSet, LoadedDataset } from './types.js';
+export { parseIdx, readIdxFile, idxImageSet } from './idx.js';
+export type { IdxArray, IdxFileContent } from './idx.js';
+export { tarEntries, readTarGz } from './tar.js';
+export type { TarEntry } from './tar.js';
+export {
+  CIFAR10_ARCHIVE, CIFAR10_DIR, CIFAR10_META_FILE, CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES,
+  decodeCifarBatches, planarToInterleaved, readCifar10,
+} from './cifar.js';
+export type { Cifar10Content, CifarBatchBytes } from './cifar.js';
+export {
+  CIFAR10, DATASETS, FASHION_MNIST, FOLDER_PREFIX, MNIST, datasetNames, getDatasetSpec, loadDataset,
+} from './registry.js';
+export type { Cifar10DatasetSpec, DatasetSpec, IdxDatasetSpec, LoadDatasetOptions, RemoteFile } from './registry.js';
+export { parseClassSpec, selectClasses } from './classes.js';
+export {
+  balancedSplit, deriveSeed, epochOrder, mulberry32, permutation, shuffleInPlace, subsetImageSet,
+} from './sample.js';
+export type { BalancedSplitOptions, Rng } from './sample.js';
