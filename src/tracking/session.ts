@@ -72,7 +72,7 @@ export class TrackingSession {
       logger.info({ store: store.storeUri, url }, 'serving the local MLflow store for this run');
     }
     try {
-      const client = new MlflowClient({ trackingUri: url, fetch: deps.fetch, env, sleep: deps.sleep, now: deps.now });
+      const client = new MlflowClient({ trackingUri: url, fetch: deps.fetch, env, sleep: deps.sleep, now: deps.now, ...clientTuning(env) });
       const runId = env['MLFLOW_RUN_ID'];
       const run =
         runId !== undefined && runId !== ''
@@ -135,6 +135,17 @@ export class TrackingSession {
   async close(): Promise<void> {
     await this.server?.stop();
   }
+}
+
+/** TRANSFERKIT_MLFLOW_RETRIES (7) and TRANSFERKIT_MLFLOW_TIMEOUT_SECONDS (120) per request. */
+function clientTuning(env: Env): { retry?: { maxRetries: number }; timeoutMs?: number } {
+  const whole = (text: string | undefined) => (text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined);
+  const retries = whole(env['TRANSFERKIT_MLFLOW_RETRIES']);
+  const timeout = whole(env['TRANSFERKIT_MLFLOW_TIMEOUT_SECONDS']);
+  return {
+    ...(retries === undefined ? {} : { retry: { maxRetries: retries } }),
+    ...(timeout === undefined ? {} : { timeoutMs: timeout * 1000 }),
+  };
 }
 
 async function experimentFor(client: MlflowClient, env: Env): Promise<string> {
