@@ -23,6 +23,12 @@ if (files.length === 0) {
   console.error(`no test files match ${JSON.stringify(args)}`);
   process.exit(1);
 }
+// Integration tests run the built CLI (dist/), so build first: a stale dist/ would test old code.
+const build = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) {
+  console.error('TypeScript build failed');
+  process.exit(build.status ?? 1);
+}
 const env = { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' };
 const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   cwd: root, stdio: 'inherit', env,

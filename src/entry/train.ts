@@ -100,7 +100,7 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
       // when the server already failed to answer, don't wait for it again before ending
       const wait = failure.code === 'ERR_TRACKING_UNAVAILABLE' ? { ...timing, waitMs: 0 } : timing;
       await failRun(session, { ...failure, interrupted: failure.code === 'ERR_INTERRUPTED' }, { ...wait, ...(outputDir === undefined ? {} : { outputDir }) }).catch(
-        (e: unknown) => deps.logger.warn({ err: e }, 'could not mark the MLflow run as failed'),
+        (e: unknown) => deps.logger.warn({ reason: e instanceof Error ? e.message : String(e) }, 'could not mark the MLflow run as failed'),
       );
     }
     return failure.exitCode;

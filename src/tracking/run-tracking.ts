@@ -23,11 +23,11 @@ export const metricKey = (text: string) => text.replace(/[^A-Za-z0-9_\-. /]/g, '
 
 export function trackingEvents(session: TrackingSession): PipelineEvents {
   return {
-    started: async (event) => {
-      await session.logParams(
-        Object.fromEntries(Object.entries(event.resolvedParams).map(([k, v]) => [`effective_${k}`, v])),
-      );
-      await session.setTags(event.tags);
+    started: (event) => {
+      session.queue({
+        params: Object.fromEntries(Object.entries(event.resolvedParams).map(([k, v]) => [`effective_${k}`, v])),
+        tags: event.tags,
+      });
     },
     epoch: (m) => {
       const { epoch, ...values } = m;
@@ -40,7 +40,17 @@ async function writePending(session: TrackingSession, outputDir: string): Promis
   const file = join(outputDir, 'mlflow-pending.json');
   await writeFileAtomic(
     file,
-    `${JSON.stringify({ tracking_uri: session.url, run_id: session.runId, metrics: session.buffer.pending }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        tracking_uri: session.url,
+        run_id: session.runId,
+        params: session.buffer.pendingParams,
+        tags: session.buffer.pendingTags,
+        metrics: session.buffer.pending,
+      },
+      null,
+      2,
+    )}\n`,
   );
   return file;
 }
@@ -108,10 +118,12 @@ export async function failRun(
   failure: { message: string; code: string; interrupted: boolean },
   options: CompleteOptions & { outputDir?: string },
 ): Promise<void> {
-  await session.setTags({
-    'mlflow.note.content': `transferkit failed: ${failure.message}`,
-    'transferkit.error_code': failure.code,
-    'transferkit.error': failure.message.slice(0, 8000),
+  session.queue({
+    tags: {
+      'mlflow.note.content': `transferkit failed: ${failure.message}`,
+      'transferkit.error_code': failure.code,
+      'transferkit.error': failure.message.slice(0, 8000),
+    },
   });
   const drained = await session.buffer.drain(options.waitMs, options.now);
   if (!drained && options.outputDir !== undefined) await writePending(session, options.outputDir);

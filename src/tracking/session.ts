@@ -9,7 +9,7 @@ import { MlflowClient, type MetricPoint } from '../mlflow/client.js';
 import { findMlflow } from '../mlflow/find-mlflow.js';
 import type { RunStatus } from '../mlflow/schemas.js';
 import { resolveTrackingStore, startLocalServer, type LocalServer } from './local-server.js';
-import { MetricBuffer } from './metric-buffer.js';
+import { RunDataBuffer } from './run-data-buffer.js';
 import { newParams } from './run-params.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -30,7 +30,7 @@ export interface OpenOptions {
 }
 
 export class TrackingSession {
-  readonly buffer: MetricBuffer;
+  readonly buffer: RunDataBuffer;
   #params: Record<string, string>;
 
   private constructor(
@@ -43,7 +43,7 @@ export class TrackingSession {
     existingParams: Record<string, string>,
     private readonly deps: TrackingDeps,
   ) {
-    this.buffer = new MetricBuffer(client, runId, deps.sleep);
+    this.buffer = new RunDataBuffer(client, runId, deps.sleep);
     this.#params = existingParams;
   }
 
@@ -100,7 +100,7 @@ export class TrackingSession {
     }
   }
 
-  /** Logs the parameters the run does not have yet. Never re-logs a key. */
+  /** Logs now (the server must answer) the parameters the run does not have yet. Never re-logs a key. */
   async logParams(params: Readonly<Record<string, string>>): Promise<void> {
     const fresh = newParams(params, this.#params);
     if (Object.keys(fresh).length === 0) return;
@@ -108,15 +108,18 @@ export class TrackingSession {
     Object.assign(this.#params, fresh);
   }
 
-  async setTags(tags: Readonly<Record<string, string>>): Promise<void> {
-    if (Object.keys(tags).length > 0) await this.client.logBatch({ runId: this.runId, tags });
+  /** Queues parameters the run does not have yet and tags; sent in the background. */
+  queue(data: { params?: Readonly<Record<string, string>>; tags?: Readonly<Record<string, string>> }): void {
+    const params = newParams(data.params ?? {}, this.#params);
+    Object.assign(this.#params, params);
+    this.buffer.add({ params, ...(data.tags === undefined ? {} : { tags: data.tags }) });
   }
 
   /** Queues metric points (timestamps fixed now), sent in the background. */
   logMetrics(values: Readonly<Record<string, number>>, step: number): void {
     const timestamp = this.deps.now();
-    const points: MetricPoint[] = Object.entries(values).map(([key, value]) => ({ key, value, timestamp, step }));
-    this.buffer.add(points);
+    const metrics: MetricPoint[] = Object.entries(values).map(([key, value]) => ({ key, value, timestamp, step }));
+    this.buffer.add({ metrics });
   }
 
   /** The run's artifact store, written through this session's server. */
