@@ -2,7 +2,8 @@
 # Creates .venv with what transferkit runs beside Node:
 #   always:        mlflow (the tracking server, `mlflow run`, `mlflow ui`)
 #   --with-keras:  tensorflow-cpu (same wheel as the native backend) + h5py, for the Keras round-trip
-#                  test of model.h5 and the side-by-side benchmark against the seed's Keras program.
+#                  test of model.h5 and the side-by-side benchmark against the seed's Keras program,
+#                  and dockerfile-parse, with which the tests check docker/Dockerfile.
 # Idempotent: what is installed already is left as it is.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,10 +38,14 @@ say "mlflow $("$VENV/bin/python" -c 'import mlflow; print(mlflow.__version__)')"
 
 if [ "$with_keras" = 1 ]; then
   if ! "$VENV/bin/python" -c 'import tensorflow, h5py' 2>/dev/null; then
-    wheel="$(ls "$WHEELS"/tensorflow_cpu-"$TF_VERSION"-*.whl 2>/dev/null | head -n 1 || true)"
+    tag="$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
+    wheel="$(ls "$WHEELS"/tensorflow_cpu-"$TF_VERSION"-"$tag"-*.whl 2>/dev/null | head -n 1 || true)"
     say "installing tensorflow-cpu==$TF_VERSION and h5py ${wheel:+(from $wheel)}"
     "${pip[@]}" install ${wheel:-"tensorflow-cpu==$TF_VERSION"} h5py \
       || die "pip could not install tensorflow-cpu==$TF_VERSION and h5py"
+  fi
+  if ! "$VENV/bin/python" -c 'import dockerfile_parse' 2>/dev/null; then
+    "${pip[@]}" install dockerfile-parse || die "pip could not install dockerfile-parse"
   fi
   say "tensorflow $(TF_CPP_MIN_LOG_LEVEL=3 "$VENV/bin/python" -c 'import tensorflow as tf; print(tf.__version__)' 2>/dev/null)"
 fi
