@@ -20,14 +20,18 @@ function nativeVersion(): string | undefined {
   return typeof binding.TF_Version === 'string' ? binding.TF_Version : undefined;
 }
 
-export async function initBackend(name: 'tensorflow' | 'cpu'): Promise<BackendInfo> {
+/** Loads tfjs-node, which registers the native backend. Injectable for tests. */
+export type NativeLoader = () => Promise<unknown>;
+const loadNative: NativeLoader = () => import('@tensorflow/tfjs-node');
+
+export async function initBackend(name: 'tensorflow' | 'cpu', load: NativeLoader = loadNative): Promise<BackendInfo> {
   if (name === 'cpu') {
     await tf.setBackend('cpu');
     return { name: 'cpu', tfjsVersion: tf.version_core };
   }
   process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '2';
   try {
-    await import('@tensorflow/tfjs-node');
+    await load();
   } catch (error) {
     throw new BackendError(
       `The native TensorFlow backend (@tensorflow/tfjs-node) failed to load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}. ` +
@@ -35,8 +39,8 @@ export async function initBackend(name: 'tensorflow' | 'cpu'): Promise<BackendIn
       { cause: error },
     );
   }
-  await tf.setBackend('tensorflow');
-  const active = tf.getBackend();
+  const ok = tf.findBackend('tensorflow') !== null && (await tf.setBackend('tensorflow'));
+  const active = ok ? tf.getBackend() : `${tf.getBackend()} (tensorflow is not registered)`;
   if (active !== 'tensorflow') {
     throw new BackendError(
       `Backend "tensorflow" was requested but "${active}" is active; refusing to train on it. Pass backend=cpu to use the pure-JS backend on purpose.`,
