@@ -9,6 +9,7 @@ import { MlflowClient, type MetricPoint } from '../mlflow/client.js';
 import { findMlflow } from '../mlflow/find-mlflow.js';
 import type { RunStatus } from '../mlflow/schemas.js';
 import { resolveTrackingStore, startLocalServer, type LocalServer } from './local-server.js';
+import { localArtifactRoot, LocalRunArtifacts, type ArtifactWriter } from './local-artifacts.js';
 import { RunDataBuffer } from './run-data-buffer.js';
 import { newParams } from './run-params.js';
 
@@ -122,8 +123,13 @@ export class TrackingSession {
     this.buffer.add({ metrics });
   }
 
-  /** The run's artifact store, written through this session's server. */
-  artifacts(): RunArtifacts {
+  /**
+   * The run's artifact store: through the tracking server (mlflow-artifacts:/), or, for a local
+   * store this session serves, the run's artifact folder on this machine.
+   */
+  artifacts(): ArtifactWriter {
+    const local = this.server === undefined ? undefined : localArtifactRoot(this.artifactUri);
+    if (local !== undefined) return new LocalRunArtifacts(local);
     return new RunArtifacts(
       this.client.http,
       this.artifactUri,
