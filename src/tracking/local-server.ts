@@ -4,7 +4,7 @@
  * serving that same store makes runs, metrics and artifacts land where MLflow itself puts them.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { Socket, createServer } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execa } from 'execa';
@@ -180,6 +180,9 @@ async function startOnce(options: LocalServerOptions, env: Env, port: number): P
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
+  // A forgotten server must not keep Node alive; the 'exit' hook below kills it then.
+  child.unref();
+  for (const stream of [child.stdout, child.stderr]) if (stream instanceof Socket) stream.unref();
   let exitInfo: string | undefined;
   const exited = child.then((result) => {
     exitInfo = result.signal === undefined ? `exit code ${String(result.exitCode)}` : `signal ${result.signal}`;

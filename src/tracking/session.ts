@@ -3,6 +3,7 @@
  * create one, watch the pipeline's events, and end the run with the truth. A tracking URI that is
  * not a server (MLflow's default local store) is served by a private `mlflow server` for the run.
  */
+import { userInfo } from 'node:os';
 import type { Logger } from '../log.js';
 import { RunArtifacts } from '../mlflow/artifacts.js';
 import { MlflowClient, type MetricPoint } from '../mlflow/client.js';
@@ -85,7 +86,7 @@ export class TrackingSession {
               tags: {
                 'mlflow.source.name': 'transferkit',
                 'mlflow.source.type': 'LOCAL',
-                'mlflow.user': env['USER'] ?? env['LOGNAME'] ?? 'unknown',
+                'mlflow.user': userName(env),
               },
             });
       const info = run.info;
@@ -143,6 +144,17 @@ export class TrackingSession {
 
   async close(): Promise<void> {
     await this.server?.stop();
+  }
+}
+
+/** The user, as MLflow's Python client finds it: $USER, $LOGNAME, else the account's name. */
+function userName(env: Env): string {
+  const given = [env['USER'], env['LOGNAME']].find((v) => v !== undefined && v !== '');
+  if (given !== undefined) return given;
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
   }
 }
 

@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { childEnv, runCli, tempDir, tinyCifar } from '../support/cli.js';
+import { execa } from 'execa';
+import { CLI, childEnv, runCli, tempDir, tinyCifar } from '../support/cli.js';
 import { startFlakyProxy } from '../support/flaky-proxy.js';
 import { clientFor, historySteps, onlyRun, paramsOf, tagsOf } from '../support/mlflow-checks.js';
 import { startTestServer, type TestServer } from '../support/mlflow-server.js';
@@ -134,5 +135,30 @@ describe('standalone train against a real server', () => {
     assert.ok((await stat(join(out, 'metrics.json'))).size > 0);
     const run = await onlyRun(clientFor(server.url), 'gone');
     assert.notEqual(run.info.status, 'FINISHED');
+  });
+
+  it('ends the run KILLED on SIGTERM, with the epochs done so far logged', async () => {
+    const child = execa('node', [CLI, ...args(join(work, 'e'), 100_000)], {
+      env: childEnv({ MLFLOW_TRACKING_URI: server.url, MLFLOW_EXPERIMENT_NAME: 'sigterm' }),
+      extendEnv: false,
+      reject: false,
+    });
+    const client = clientFor(server.url);
+    await runStarted(server.url, 'sigterm');
+    let runId = '';
+    for (let i = 0; i < 600 && runId === ''; i++) {
+      const exp = await client.getExperimentByName('sigterm');
+      const run = exp === undefined ? undefined : (await client.searchRuns({ experimentIds: [exp.experiment_id] })).runs?.[0];
+      if (run !== undefined && (await client.getMetricHistory(run.info.run_id, 'val_accuracy')).length >= 2) runId = run.info.run_id;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.notEqual(runId, '', 'two epochs were logged before the signal');
+    child.kill('SIGTERM');
+    const res = await child;
+    assert.equal(res.exitCode, 130);
+    assert.match(String(res.stderr), /transferkit: interrupted/);
+    const run = await client.getRun(runId);
+    assert.equal(run.info.status, 'KILLED');
+    assert.ok((await historySteps(client, runId, 'loss')).length >= 2);
   });
 });

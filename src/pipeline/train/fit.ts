@@ -40,11 +40,16 @@ export interface FitResult {
   readonly stoppedEarly: boolean;
 }
 
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number) {
   const order = epochOrder(o.train.count, o.seed, epoch);
   let lossSum = 0;
   let accSum = 0;
   for (const [start, end] of batchRanges(order.length, o.batchSize)) {
+    // tfjs-node's ops resolve as microtasks: without this, signals, timers and the tracking
+    // layer's background requests would wait for the whole run.
+    await yieldToEventLoop();
     o.signal?.throwIfAborted();
     const indices = order.subarray(start, end);
     const x = o.train.batch(indices);
