@@ -4,7 +4,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
-import { transferkitCacheDir } from '../pipeline/download.js';
+import { transferkitCacheDir } from '../pipeline/cache-dirs.js';
 import { mergeEvents, type PipelineEvents } from '../pipeline/events.js';
 import { parseParams } from '../pipeline/params/parse.js';
 import { trainParamsSchema, type TrainParams } from '../pipeline/params/train.js';

@@ -160,7 +160,7 @@ export class RunArtifacts {
 }
 
 /** Relative paths (as segments) of the regular files below `dir`, sorted; symlinks to files count as files. */
-async function listFiles(dir: string, prefix: string[] = []): Promise<string[][]> {
+export async function listFiles(dir: string, prefix: string[] = []): Promise<string[][]> {
   const entries = await readdir(join(dir, ...prefix), { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const files: string[][] = [];

@@ -4,10 +4,10 @@
  * store. They are copied there directly, as MLflow's own LocalArtifactRepository does; paths are
  * sanitized like remote artifact paths, and each file lands whole (temp + rename).
  */
-import { copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { artifactPathSegments } from '../mlflow/artifacts.js';
+import { artifactPathSegments, listFiles } from '../mlflow/artifacts.js';
 
 export interface ArtifactWriter {
   uploadFile(localPath: string, artifactPath: string): Promise<void>;
@@ -20,16 +20,6 @@ export function localArtifactRoot(artifactUri: string): string | undefined {
   return !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(artifactUri) && isAbsolute(artifactUri) ? artifactUri : undefined;
 }
 
-async function filesBelow(dir: string, prefix: readonly string[] = []): Promise<string[][]> {
-  const entries = await readdir(join(dir, ...prefix), { withFileTypes: true });
-  const out: string[][] = [];
-  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    const rel = [...prefix, e.name];
-    if (e.isDirectory()) out.push(...(await filesBelow(dir, rel)));
-    else if (e.isFile()) out.push(rel);
-  }
-  return out;
-}
 
 export class LocalRunArtifacts implements ArtifactWriter {
   constructor(private readonly root: string) {}
@@ -50,7 +40,7 @@ export class LocalRunArtifacts implements ArtifactWriter {
   async uploadDirectory(localDir: string, artifactPath = ''): Promise<string[]> {
     const prefix = artifactPathSegments(artifactPath, { allowEmpty: true });
     const written: string[] = [];
-    for (const rel of await filesBelow(localDir)) {
+    for (const rel of await listFiles(localDir)) {
       const path = [...prefix, ...rel].join('/');
       await this.uploadFile(join(localDir, ...rel), path);
       written.push(path);

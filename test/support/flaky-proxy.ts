@@ -13,6 +13,7 @@
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { mulberry32 } from '../../src/pipeline/data/sample.js';
 
 export type FailureMode = 'status-503' | 'reset-before' | 'drop-response';
 
@@ -47,17 +48,8 @@ export interface FlakyProxy {
   close(): Promise<void>;
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32), uniform in [0, 1). */
+export const seededRandom = mulberry32;
 
 export async function startFlakyProxy(options: FlakyProxyOptions): Promise<FlakyProxy> {
   const target = new URL(options.target);

@@ -15,6 +15,7 @@
  */
 import h5wasm from 'h5wasm/node';
 import type { Group } from 'h5wasm/node';
+import { mulberry32 } from '../../src/pipeline/data/sample.js';
 
 /** Conv filters per block. */
 export type BlockSpec = readonly (readonly number[])[];
@@ -104,14 +105,3 @@ function uniform(random: () => number, n: number, limit: number): Float32Array {
   return out;
 }
 
-/** Small deterministic PRNG in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ChecksumError, DataError, DownloadError } from '../../../src/errors.js';
 import {
-  checkLocalFile, datasetCacheDir, ensureFile, kerasHome, kerasModelsDir, verifyFile,
+  checkLocalFile, ensureFile, verifyFile,
 } from '../../../src/pipeline/download.js';
+import { datasetCacheDir, kerasHome, kerasModelsDir } from '../../../src/pipeline/cache-dirs.js';
 import type { Checksum, FetchFn } from '../../../src/pipeline/download.js';
 import { md5Hex, sha256Hex } from '../../support/make-datasets.js';
 

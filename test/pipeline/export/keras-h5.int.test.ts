@@ -4,13 +4,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-node';
 import h5wasm from 'h5wasm/node';
 import { z } from 'zod';
@@ -18,9 +14,8 @@ import { ExportError } from '../../../src/errors.js';
 import { writeKerasH5 } from '../../../src/pipeline/export/keras-h5.js';
 import { readKerasWeights } from '../../../src/pipeline/model/keras-weights.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+import { runKerasPython } from '../../support/python.js';
 /** The venv of scripts/setup-python.sh (which also honours TRANSFERKIT_VENV). */
-const PYTHON = join(process.env['TRANSFERKIT_VENV'] ?? join(ROOT, '.venv'), 'bin', 'python');
 
 const PYTHON_JOB = String.raw`
 import json, sys
@@ -51,21 +46,6 @@ const resultSchema = z.object({
 });
 type KerasResult = z.infer<typeof resultSchema>;
 
-async function runKerasPython(script: string, job: unknown): Promise<string> {
-  const hint = 'run `bash scripts/setup-python.sh --with-keras`';
-  if (!existsSync(PYTHON)) assert.fail(`Python Keras is not set up (${PYTHON} is missing): ${hint}`);
-  try {
-    const { stdout } = await promisify(execFile)(PYTHON, ['-c', script, JSON.stringify(job)], {
-      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return stdout;
-  } catch (error) {
-    const stderr = error instanceof Error && 'stderr' in error ? String(error.stderr) : String(error);
-    if (/ModuleNotFoundError/.test(stderr)) assert.fail(`Python Keras is not set up (${stderr.trim().split('\n').at(-1)}): ${hint}`);
-    assert.fail(`the Keras script failed:\n${stderr.slice(-3000)}`);
-  }
-}
 
 /** Deterministic non-trivial weights (non-zero biases; positive BatchNormalization variances). */
 function randomize(model: tf.LayersModel, seed: number): void {

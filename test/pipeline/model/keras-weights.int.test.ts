@@ -5,13 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-node';
 import h5wasm from 'h5wasm/node';
 import { z } from 'zod';
@@ -19,9 +15,8 @@ import { WeightsError } from '../../../src/errors.js';
 import { applyKerasWeights, readKerasWeights } from '../../../src/pipeline/model/keras-weights.js';
 import { makeKerasNotopH5, notopLayerNames, type BlockSpec, type MadeKerasH5 } from '../../support/make-keras-h5.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+import { runKerasPython } from '../../support/python.js';
 /** The venv of scripts/setup-python.sh (which also honours TRANSFERKIT_VENV). */
-const PYTHON = join(process.env['TRANSFERKIT_VENV'] ?? join(ROOT, '.venv'), 'bin', 'python');
 const SMALL: BlockSpec = [[4, 4], [8]];
 const SMALL_INPUT: [number, number, number] = [8, 8, 3];
 const VGG16: BlockSpec = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]];
@@ -120,21 +115,6 @@ const entrySchema = z.object({
 type Layout = Record<string, z.infer<typeof entrySchema>>;
 const resultSchema = z.object({ keras: z.string(), layouts: z.record(z.string(), z.record(z.string(), entrySchema)) });
 
-async function runKerasPython(script: string, job: unknown): Promise<string> {
-  const hint = 'run `bash scripts/setup-python.sh --with-keras`';
-  if (!existsSync(PYTHON)) assert.fail(`Python Keras is not set up (${PYTHON} is missing): ${hint}`);
-  try {
-    const { stdout } = await promisify(execFile)(PYTHON, ['-c', script, JSON.stringify(job)], {
-      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return stdout;
-  } catch (error) {
-    const stderr = error instanceof Error && 'stderr' in error ? String(error.stderr) : String(error);
-    if (/ModuleNotFoundError/.test(stderr)) assert.fail(`Python Keras is not set up (${stderr.trim().split('\n').at(-1)}): ${hint}`);
-    assert.fail(`the Keras script failed:\n${stderr.slice(-3000)}`);
-  }
-}
 
 function buildConvBase(blocks: BlockSpec, inputShape: [number, number, number]): tf.Sequential {
   const model = tf.sequential();
