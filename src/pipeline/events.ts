@@ -23,6 +23,8 @@ export interface RunFinished {
   readonly stoppedEarly: boolean;
   readonly trainSeconds: number;
   readonly totalSeconds: number;
+  /** Facts known only at the end, for the run's tags. */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 export interface PipelineEvents {

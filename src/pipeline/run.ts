@@ -20,7 +20,7 @@ import { loadBaseWeights, resolveWeights } from './model/weights.js';
 import type { TrainParams } from './params/train.js';
 import { prepareData } from './prepare-data.js';
 import { fit } from './train/fit.js';
-import { imageSource } from './train/source.js';
+import { trainingInputs } from './train/inputs.js';
 
 export interface RunDeps {
   readonly logger: Logger;
@@ -32,6 +32,11 @@ export interface RunDeps {
   readonly outputDir: string;
   readonly events?: PipelineEvents;
   readonly signal?: AbortSignal;
+}
+
+function envNumber(env: RunDeps['env'], name: string, fallback: number): number {
+  const value = Number(env[name]);
+  return env[name] !== undefined && Number.isFinite(value) && value >= 0 ? value : fallback;
 }
 
 export async function runTraining(params: TrainParams, deps: RunDeps): Promise<RunFinished> {
@@ -56,10 +61,23 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
     dropout: params.dropout,
     seed: params.seed,
   });
+  const cleanup: (() => void)[] = [];
   try {
     const weightsFingerprint = await loadBaseWeights(model, spec, weights);
     applyFreeze(model, freeze);
-    model.compile({ optimizer: tf.train.adam(params.learning_rate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    const input = { inputSize, preprocessing: spec.preprocessing };
+    const inputs = await trainingInputs(model, freeze, data, input, {
+      mode: params.activation_cache,
+      dtype: params.cache_dtype,
+      cacheRoot: deps.cacheDir,
+      memoryBudgetBytes: envNumber(deps.env, 'TRANSFERKIT_CACHE_MEMORY_MB', 2048) * 2 ** 20,
+      maxDiskBytes: envNumber(deps.env, 'TRANSFERKIT_CACHE_MAX_GB', 20) * 2 ** 30,
+      batchSize: Math.max(params.batch_size, 128),
+      logger,
+      now: deps.now,
+    });
+    cleanup.push(() => inputs.dispose());
+    inputs.model.compile({ optimizer: tf.train.adam(params.learning_rate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     await events?.started?.({
       resolvedParams: { input_size: String(inputSize), num_classes: String(data.classIds.length), trainable_conv_layers: freeze.trainableConv.join(',') || 'none' },
       tags: {
@@ -70,15 +88,15 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
         'transferkit.data_fingerprint': data.dataset.fingerprint,
         'transferkit.weights_fingerprint': weightsFingerprint,
         'transferkit.weights_source': weights.kind,
+        ...inputs.cacheTags,
       },
     });
     logger.info({ backbone: spec.name, inputSize, trainable: freeze.trainableConv, weights: weights.kind }, 'model ready');
 
-    const input = { inputSize, preprocessing: spec.preprocessing };
     const tTrain = deps.now();
-    const result = await fit(model, {
-      train: imageSource(data.train, input),
-      validation: imageSource(data.validation, input),
+    const result = await fit(inputs.model, {
+      train: inputs.train,
+      validation: inputs.validation,
       numClasses: data.classIds.length,
       batchSize: params.batch_size,
       maxEpochs: params.max_epochs,
@@ -89,7 +107,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
       ...(deps.signal === undefined ? {} : { signal: deps.signal }),
     });
     const trainSeconds = (deps.now() - tTrain) / 1000;
-    const test = await evaluate(model, imageSource(data.test, input), data.classIds.length, Math.max(params.batch_size, 256));
+    const test = await evaluate(inputs.model, inputs.test, data.classIds.length, Math.max(params.batch_size, 256));
     logger.info({ test_loss: test.loss, test_accuracy: test.accuracy, best_epoch: result.bestEpoch }, 'evaluated on the test set');
 
     const modelDir = join(deps.outputDir, 'model');
@@ -117,11 +135,13 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
       stoppedEarly: result.stoppedEarly,
       trainSeconds,
       totalSeconds: (deps.now() - t0) / 1000,
+      tags: { 'transferkit.activation_cache_seconds_saved': inputs.savedSeconds(result.epochs.length).toFixed(1) },
     };
     await writeFileAtomic(join(deps.outputDir, 'metrics.json'), `${JSON.stringify({ epochs: result.epochs, ...finished }, null, 2)}\n`);
     await events?.finished?.(finished);
     return finished;
   } finally {
+    cleanup.forEach((f) => f());
     model.dispose();
   }
 }

@@ -84,6 +84,7 @@ export async function completeRun(session: TrackingSession, result: RunFinished,
     test[`test_class_accuracy/${metricKey(name)}`] = result.test.perClassAccuracy[i] ?? Number.NaN;
   });
   session.logMetrics(test, 0);
+  session.queue({ tags: result.tags });
   const info = mlmodelInfo({
     runId: session.runId,
     artifactPath: 'model',

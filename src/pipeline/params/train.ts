@@ -27,6 +27,9 @@ export const trainParamsSchema = z.strictObject({
   learning_rate: float(0, 10, 0.001, true),
   batch_size: int(1, 65_536, 32),
   seed: int(0, 2_147_483_647, 42),
+  // Speed.
+  activation_cache: oneOf(['auto', 'off'] as const, 'auto'),
+  cache_dtype: oneOf(['float16', 'float32'] as const, 'float16'),
   // Where things go.
   output_dir: optionalText('a directory for the model and reports'),
   cache_dir: optionalText('a directory for downloads'),

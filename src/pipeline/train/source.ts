@@ -2,7 +2,8 @@
  * A batch source hands the trainer the model's input for a set of example indices. Training does not
  * care whether those inputs are preprocessed images or cached activations of a frozen prefix.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import type { FeatureStore } from '../cache/store.js';
 import type { ImageSet } from '../data/types.js';
 import { imageBatch, type InputSpec } from '../model/input.js';
 
@@ -25,4 +26,13 @@ export function imageSource(set: ImageSet, spec: InputSpec): BatchSource {
 /** Index ranges [start, end) of consecutive batches over `count` examples. */
 export function* batchRanges(count: number, batchSize: number): Generator<readonly [number, number]> {
   for (let start = 0; start < count; start += batchSize) yield [start, Math.min(count, start + batchSize)];
+}
+
+/** Cached activations as the model's input (the trainable suffix of a split model). */
+export function featureSource(store: FeatureStore, labels: Int32Array, featureShape: readonly number[]): BatchSource {
+  return {
+    count: store.count,
+    labels,
+    batch: (indices) => tf.tensor(store.gather(indices), [indices.length, ...featureShape], 'float32'),
+  };
 }

@@ -1,0 +1,133 @@
+/**
+ * Activations of the frozen prefix for one image set, computed once and reused: from the disk
+ * cache when a valid entry exists (hit), else computed batch by batch and stored (miss). Kept in
+ * memory when they fit the budget, else read from the cache file row by row. If the cache folder
+ * cannot be written, the run goes on with in-memory activations (or none) and says so.
+ */
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs';
+import { TrainingError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { ImageSet } from '../data/types.js';
+import { imageBatch, type InputSpec } from '../model/input.js';
+import { batchRanges } from '../train/source.js';
+import { HEADER_BYTES, cacheFile, checkCacheFile, evictToFit, writeCacheFile } from './disk.js';
+import { encodeHalf } from './float16.js';
+import { bytesPerValue, FileFeatureStore, MemoryFeatureStore, type FeatureDtype, type FeatureStore } from './store.js';
+
+export interface ActivationCacheOptions {
+  /** Folder for cache files; undefined keeps activations in memory only. */
+  readonly dir: string | undefined;
+  readonly dtype: FeatureDtype;
+  readonly memoryBudgetBytes: number;
+  readonly maxDiskBytes: number;
+  readonly batchSize: number;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+export interface CachedActivations {
+  readonly store: FeatureStore;
+  readonly status: 'hit' | 'miss' | 'memory';
+  readonly bytes: number;
+  /** Time computing these activations took (now, or when they were cached). */
+  readonly computeSeconds: number;
+}
+
+function alloc(dtype: FeatureDtype, n: number): Uint16Array | Float32Array {
+  return dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n);
+}
+
+/** Runs the prefix over the set batch by batch, yielding each batch's rows in the storage dtype. */
+async function* computeRows(prefix: tf.LayersModel, set: ImageSet, input: InputSpec, o: ActivationCacheOptions, rowSize: number) {
+  const all = Int32Array.from({ length: set.count }, (_, i) => i);
+  for (const [start, end] of batchRanges(set.count, o.batchSize)) {
+    const out = tf.tidy(() => {
+      const y = prefix.predict(imageBatch(set, all.subarray(start, end), input));
+      if (Array.isArray(y)) throw new Error('the frozen prefix has several outputs');
+      return y;
+    });
+    const values = await out.data();
+    out.dispose();
+    if (!(values instanceof Float32Array)) throw new Error(`prefix output is ${out.dtype}, expected float32`);
+    if (values.length !== (end - start) * rowSize) throw new Error(`prefix output has ${values.length} values, expected ${(end - start) * rowSize}`);
+    const rows = alloc(o.dtype, values.length);
+    if (rows instanceof Uint16Array) {
+      const overflow = encodeHalf(values, rows);
+      if (overflow > 0) {
+        throw new TrainingError(
+          `${overflow} activations of the frozen layers exceed float16's range (±65504); rerun with cache_dtype=float32 (or activation_cache=off)`,
+        );
+      }
+    } else rows.set(values);
+    yield new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength);
+  }
+}
+
+async function load(path: string, count: number, rowSize: number, dtype: FeatureDtype, fits: boolean): Promise<FeatureStore> {
+  if (!fits) return new FileFeatureStore(path, HEADER_BYTES, count, rowSize, dtype);
+  const bytes = await readFile(path);
+  const body = bytes.buffer.slice(bytes.byteOffset + HEADER_BYTES, bytes.byteOffset + bytes.byteLength);
+  return new MemoryFeatureStore(dtype === 'float16' ? new Uint16Array(body) : new Float32Array(body), count, rowSize);
+}
+
+const reason = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export async function cachedActivations(
+  prefix: tf.LayersModel,
+  set: ImageSet,
+  input: InputSpec,
+  key: string,
+  rowSize: number,
+  o: ActivationCacheOptions,
+): Promise<CachedActivations | undefined> {
+  const bytes = set.count * rowSize * bytesPerValue(o.dtype);
+  const fits = bytes <= o.memoryBudgetBytes;
+  const dir = o.dir;
+  if (dir !== undefined) {
+    const path = cacheFile(dir, key);
+    const check = await checkCacheFile(path, key);
+    if (check.ok && check.header.count === set.count && check.header.rowSize === rowSize && check.header.dtype === o.dtype) {
+      return { store: await load(path, set.count, rowSize, o.dtype, fits), status: 'hit', bytes, computeSeconds: check.header.computeSeconds };
+    }
+    if (!check.ok && check.reason !== 'missing') {
+      o.logger.warn({ file: path, reason: check.reason }, 'activation cache file is not valid; rebuilding it');
+      await rm(path, { force: true });
+    }
+  }
+  const t0 = o.now();
+  if (fits) {
+    const data = alloc(o.dtype, set.count * rowSize);
+    let offset = 0;
+    for await (const chunk of computeRows(prefix, set, input, o, rowSize)) {
+      new Uint8Array(data.buffer).set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    const computeSeconds = (o.now() - t0) / 1000;
+    const store = new MemoryFeatureStore(data, set.count, rowSize);
+    if (dir === undefined) return { store, status: 'memory', bytes, computeSeconds };
+    try {
+      await mkdir(dir, { recursive: true });
+      async function* rows() {
+        yield new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      }
+      const path = await writeCacheFile(dir, { key, count: set.count, rowSize, dtype: o.dtype }, rows(), () => computeSeconds);
+      await evictToFit(dir, o.maxDiskBytes, new Set([path]));
+    } catch (error) {
+      o.logger.warn({ dir, reason: reason(error) }, 'cannot write the activation cache; keeping activations in memory for this run only');
+      return { store, status: 'memory', bytes, computeSeconds };
+    }
+    return { store, status: 'miss', bytes, computeSeconds };
+  }
+  if (dir === undefined) return undefined;
+  try {
+    await mkdir(dir, { recursive: true });
+    await evictToFit(dir, Math.max(0, o.maxDiskBytes - bytes), new Set());
+    const computeSeconds = () => (o.now() - t0) / 1000;
+    const path = await writeCacheFile(dir, { key, count: set.count, rowSize, dtype: o.dtype }, computeRows(prefix, set, input, o, rowSize), computeSeconds);
+    return { store: await load(path, set.count, rowSize, o.dtype, false), status: 'miss', bytes, computeSeconds: computeSeconds() };
+  } catch (error) {
+    o.logger.warn({ dir, reason: reason(error), bytes }, 'activations do not fit in memory and cannot be cached on disk; training without the cache');
+    return undefined;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * What the trainer trains and on what: with the activation cache, the trainable suffix on cached
+ * activations of the frozen prefix (computed once, reused every epoch and by later runs); without
+ * it, the whole model on preprocessed images. The two are the same computation.
+ */
+import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import type { Logger } from '../../log.js';
+import { cachedActivations, type CachedActivations } from '../cache/activations.js';
+import { cacheKey, imagesDigest, weightsDigest } from '../cache/key.js';
+import { splitAtFreeze } from '../cache/split.js';
+import type { FeatureDtype } from '../cache/store.js';
+import type { ImageSet } from '../data/types.js';
+import type { FreezePlan } from '../model/freeze.js';
+import type { InputSpec } from '../model/input.js';
+import { featureSource, imageSource, type BatchSource } from './source.js';
+
+export interface TrainingInputs {
+  readonly model: tf.LayersModel;
+  readonly train: BatchSource;
+  readonly validation: BatchSource;
+  readonly test: BatchSource;
+  /** Facts for the run's tags: hit/miss, size, cut. */
+  readonly cacheTags: Record<string, string>;
+  /** Time the cache saves over recomputing the frozen prefix every epoch, given the epochs run. */
+  savedSeconds(epochsRun: number): number;
+  dispose(): void;
+}
+
+export interface CacheSettings {
+  readonly mode: 'auto' | 'off';
+  readonly dtype: FeatureDtype;
+  readonly cacheRoot: string;
+  readonly memoryBudgetBytes: number;
+  readonly maxDiskBytes: number;
+  readonly batchSize: number;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+type Sets = { readonly train: ImageSet; readonly validation: ImageSet; readonly test: ImageSet };
+
+function uncached(model: tf.LayersModel, sets: Sets, input: InputSpec, why: string): TrainingInputs {
+  return {
+    model,
+    train: imageSource(sets.train, input),
+    validation: imageSource(sets.validation, input),
+    test: imageSource(sets.test, input),
+    cacheTags: { 'transferkit.activation_cache': why },
+    savedSeconds: () => 0,
+    dispose: () => undefined,
+  };
+}
+
+export async function trainingInputs(model: tf.LayersModel, plan: FreezePlan, sets: Sets, input: InputSpec, s: CacheSettings): Promise<TrainingInputs> {
+  if (s.mode === 'off') return uncached(model, sets, input, 'off');
+  const split = splitAtFreeze(model, plan);
+  if (split === undefined) return uncached(model, sets, input, 'not applicable (no frozen layers before the first trainable one)');
+  const rowSize = split.featureShape.reduce((a, b) => a * b, 1);
+  const weights = weightsDigest(split.prefix);
+  const options = { dir: join(s.cacheRoot, 'activations'), dtype: s.dtype, memoryBudgetBytes: s.memoryBudgetBytes, maxDiskBytes: s.maxDiskBytes, batchSize: s.batchSize, logger: s.logger, now: s.now };
+  const t0 = s.now();
+  const got: Partial<Record<keyof Sets, CachedActivations>> = {};
+  for (const name of ['train', 'validation', 'test'] as const) {
+    const key = cacheKey({ weights, cutAfter: split.cutAfter, input, dtype: s.dtype, images: imagesDigest(sets[name]) });
+    const cached = await cachedActivations(split.prefix, sets[name], input, key, rowSize, options);
+    if (cached === undefined) {
+      Object.values(got).forEach((c) => c.store.close());
+      return uncached(model, sets, input, 'off (activations fit neither memory nor the cache folder)');
+    }
+    got[name] = cached;
+  }
+  const { train, validation, test } = got;
+  if (train === undefined || validation === undefined || test === undefined) throw new Error('activation cache: a set is missing');
+  const status = [train, validation, test].every((c) => c.status === 'hit') ? 'hit' : [train, validation, test].some((c) => c.status === 'hit') ? 'partial hit' : train.status;
+  const bytes = train.bytes + validation.bytes + test.bytes;
+  s.logger.info({ status, cut_after: split.cutAfter, bytes, dtype: s.dtype, seconds: (s.now() - t0) / 1000 }, 'activation cache ready');
+  const perEpoch = train.computeSeconds + validation.computeSeconds;
+  return {
+    model: split.suffix,
+    train: featureSource(train.store, sets.train.labels, split.featureShape),
+    validation: featureSource(validation.store, sets.validation.labels, split.featureShape),
+    test: featureSource(test.store, sets.test.labels, split.featureShape),
+    cacheTags: {
+      'transferkit.activation_cache': status,
+      'transferkit.activation_cache_cut_after': split.cutAfter,
+      'transferkit.activation_cache_bytes': String(bytes),
+      'transferkit.activation_cache_dtype': s.dtype,
+    },
+    savedSeconds: (epochsRun) =>
+      perEpoch * Math.max(0, epochsRun - 1) + [train, validation, test].filter((c) => c.status === 'hit').reduce((sum, c) => sum + c.computeSeconds, 0),
+    // the prefix and suffix share the classifier's layers: disposing the classifier frees them
+    dispose: () => [train, validation, test].forEach((c) => c.store.close()),
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * The activation cache is the same computation as training end to end with the frozen layers:
+ * same initial weights, same batches, predictions within float tolerance. And the cache on disk is
+ * reused, rebuilt when corrupt, and optional when its folder cannot be written.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import pino from 'pino';
+import { initBackend } from '../../../src/pipeline/backend.js';
+import type { ImageSet } from '../../../src/pipeline/data/types.js';
+import type { BackboneSpec } from '../../../src/pipeline/model/backbones.js';
+import { buildClassifier } from '../../../src/pipeline/model/build.js';
+import { applyFreeze, planFreeze } from '../../../src/pipeline/model/freeze.js';
+import { fit } from '../../../src/pipeline/train/fit.js';
+import { trainingInputs, type CacheSettings } from '../../../src/pipeline/train/inputs.js';
+import { imageSource } from '../../../src/pipeline/train/source.js';
+import { syntheticImageSet } from '../../support/make-datasets.js';
+
+const SPEC: BackboneSpec = {
+  name: 'tiny', description: 'test', blocks: [[6, 6], [8, 8]], inputChannels: 3, defaultInputSize: 12, minInputSize: 4, preprocessing: 'caffe', weights: {},
+};
+const input = { inputSize: 12, preprocessing: 'caffe' as const };
+const sets = {
+  train: syntheticImageSet({ count: 60, height: 10, width: 10, channels: 1, numClasses: 3, seed: 1 }),
+  validation: syntheticImageSet({ count: 15, height: 10, width: 10, channels: 1, numClasses: 3, seed: 2 }),
+  test: syntheticImageSet({ count: 30, height: 10, width: 10, channels: 1, numClasses: 3, seed: 3 }),
+};
+
+function build(retrained: number) {
+  const model = buildClassifier(SPEC, 12, { numClasses: 3, denseUnits: 8, dropout: 0, seed: 4 });
+  const plan = planFreeze(SPEC, retrained);
+  applyFreeze(model, plan);
+  return { model, plan };
+}
+
+async function train(model: tf.LayersModel, train: ReturnType<typeof imageSource>, validation: ReturnType<typeof imageSource>) {
+  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  return fit(model, { train, validation, numClasses: 3, batchSize: 8, maxEpochs: 4, patience: undefined, seed: 5, now: Date.now });
+}
+
+const predict = (model: tf.LayersModel, set: ImageSet) =>
+  tf.tidy(() => {
+    const out = model.predict(imageSource(set, input).batch(Int32Array.from({ length: set.count }, (_, i) => i)));
+    return Array.from((Array.isArray(out) ? out[0] : out)?.dataSync() ?? []);
+  });
+const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - (b[i] ?? Number.NaN))));
+
+describe('activation cache', () => {
+  let root: string;
+  const warnings: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+  const settings = (over: Partial<CacheSettings> = {}): CacheSettings => ({
+    mode: 'auto', dtype: 'float32', cacheRoot: root, memoryBudgetBytes: 2 ** 30, maxDiskBytes: 2 ** 30, batchSize: 16, logger, now: Date.now, ...over,
+  });
+
+  before(async () => {
+    await initBackend('tensorflow');
+    root = await mkdtemp(join(tmpdir(), 'transferkit-cache-'));
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+
+  for (const retrained of [0, 2]) {
+    it(`trains to the same predictions as the end-to-end model (retrained_conv_layers=${retrained})`, async () => {
+      const plain = build(retrained);
+      const plainResult = await train(plain.model, imageSource(sets.train, input), imageSource(sets.validation, input));
+      const cached = build(retrained);
+      const inputs = await trainingInputs(cached.model, cached.plan, sets, input, settings());
+      assert.equal(inputs.cacheTags['transferkit.activation_cache_cut_after'], retrained === 0 ? 'block2_pool' : 'block1_pool');
+      const cachedResult = await train(inputs.model, inputs.train, inputs.validation);
+      plainResult.epochs.forEach((e, i) => assert.ok(Math.abs(e.loss - (cachedResult.epochs[i]?.loss ?? 0)) < 1e-4, `epoch ${i} loss`));
+      const diff = maxDiff(predict(plain.model, sets.test), predict(cached.model, sets.test));
+      assert.ok(diff < 1e-4, `max prediction difference ${diff}`);
+      inputs.dispose();
+      plain.model.dispose();
+      cached.model.dispose();
+    });
+  }
+
+  it('stores float16 at half the size, with predictions close to float32', async () => {
+    const a = build(0);
+    const inputs32 = await trainingInputs(a.model, a.plan, sets, input, settings({ dtype: 'float32' }));
+    const inputs16 = await trainingInputs(a.model, a.plan, sets, input, settings({ dtype: 'float16' }));
+    assert.equal(Number(inputs16.cacheTags['transferkit.activation_cache_bytes']) * 2, Number(inputs32.cacheTags['transferkit.activation_cache_bytes']));
+    const x32 = inputs32.test.batch([0, 1, 2]).dataSync();
+    const x16 = inputs16.test.batch([0, 1, 2]).dataSync();
+    x32.forEach((v, i) => assert.ok(Math.abs(v - (x16[i] ?? 0)) <= Math.abs(v) * 2 ** -11 + 1e-7, `value ${i}: ${v} vs ${x16[i]}`));
+    a.model.dispose();
+  });
+
+  it('is reused by a later run with the same base and data, and not by one with another base', async () => {
+    const first = build(0);
+    await trainingInputs(first.model, first.plan, sets, input, settings());
+    const again = build(0);
+    const hit = await trainingInputs(again.model, again.plan, sets, input, settings());
+    assert.equal(hit.cacheTags['transferkit.activation_cache'], 'hit');
+    const other = buildClassifier(SPEC, 12, { numClasses: 3, denseUnits: 8, dropout: 0, seed: 99 });
+    applyFreeze(other, first.plan);
+    const miss = await trainingInputs(other, first.plan, sets, input, settings());
+    assert.equal(miss.cacheTags['transferkit.activation_cache'], 'miss');
+    [first.model, again.model, other].forEach((m) => m.dispose());
+  });
+
+  it('rebuilds a corrupt or truncated cache file instead of trusting it', async () => {
+    const dir = join(root, 'activations');
+    for (const name of (await readdir(dir)).filter((n) => n.endsWith('.tkc'))) await writeFile(join(dir, name), 'garbage');
+    warnings.length = 0;
+    const m = build(0);
+    const inputs = await trainingInputs(m.model, m.plan, sets, input, settings());
+    assert.equal(inputs.cacheTags['transferkit.activation_cache'], 'miss');
+    assert.ok(warnings.some((w) => /activation cache file is not valid; rebuilding it/.test(w)));
+    const again = await trainingInputs(m.model, m.plan, sets, input, settings());
+    assert.equal(again.cacheTags['transferkit.activation_cache'], 'hit');
+    m.model.dispose();
+  });
+
+  it('goes on in memory, with a warning, when the cache folder cannot be written', async () => {
+    const blocked = join(root, 'not-a-dir');
+    await writeFile(blocked, 'a file where the cache folder should be');
+    warnings.length = 0;
+    const m = build(0);
+    const inputs = await trainingInputs(m.model, m.plan, sets, input, settings({ cacheRoot: blocked }));
+    assert.equal(inputs.cacheTags['transferkit.activation_cache'], 'memory');
+    assert.ok(warnings.some((w) => /cannot write the activation cache/.test(w)));
+    m.model.dispose();
+  });
+
+  it('is safe when concurrent runs build the same entry', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'transferkit-cache-race-'));
+    const a = build(0);
+    const results = await Promise.all([1, 2, 3].map(() => trainingInputs(a.model, a.plan, sets, input, settings({ cacheRoot: dir }))));
+    assert.ok(results.every((r) => ['miss', 'hit'].includes(r.cacheTags['transferkit.activation_cache'] ?? '')));
+    const files = await readdir(join(dir, 'activations'));
+    assert.deepEqual(files.filter((f) => !f.endsWith('.tkc')), [], 'no temp files left');
+    assert.equal(files.length, 3, 'one file per set');
+    const hit = await trainingInputs(a.model, a.plan, sets, input, settings({ cacheRoot: dir }));
+    assert.equal(hit.cacheTags['transferkit.activation_cache'], 'hit');
+    a.model.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+});
