@@ -4,7 +4,6 @@
  */
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ParamError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { VERSION } from '../version.js';
 import type { Logger } from '../log.js';
@@ -17,6 +16,7 @@ import { getBackbone } from './model/backbones.js';
 import { buildClassifier } from './model/build.js';
 import { applyFreeze, planFreeze } from './model/freeze.js';
 import { loadBaseWeights, resolveWeights } from './model/weights.js';
+import { checkTrainParams } from './params/check.js';
 import type { TrainParams } from './params/train.js';
 import { prepareData } from './prepare-data.js';
 import { fit } from './train/fit.js';
@@ -44,13 +44,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
   const { logger, events } = deps;
   const backend = await initBackend(params.backend);
   const spec = getBackbone(params.backbone);
-  const inputSize = params.input_size === 0 ? spec.defaultInputSize : params.input_size;
-  if (inputSize < spec.minInputSize) {
-    throw new ParamError('input_size', `Parameter "input_size" must be at least ${spec.minInputSize} for backbone ${spec.name} (or 0 for its default ${spec.defaultInputSize}), got ${inputSize} (number)`);
-  }
-  if (params.use_early_stop && params.validation_fraction === 0) {
-    throw new ParamError('validation_fraction', 'Parameter "validation_fraction" must be above 0 when use_early_stop is 1 (early stopping watches the validation loss), got 0 (number)');
-  }
+  const { inputSize } = checkTrainParams(params, spec);
   const freeze = planFreeze(spec, params.retrained_conv_layers);
   const weights = await resolveWeights(params.weights, spec, deps);
   const data = await prepareData(params, deps);

@@ -66,3 +66,18 @@ describe('train parameters', () => {
     rejects({ sample_per_class: '3' }, 'sample_per_class', /Unknown parameter "sample_per_class".*samples_per_class/);
   });
 });
+
+describe('checkTrainParams', async () => {
+  const { checkTrainParams } = await import('../../../src/pipeline/params/check.js');
+  const { BACKBONES } = await import('../../../src/pipeline/model/backbones.js');
+  it("resolves input_size 0 to the backbone's default", () => {
+    assert.equal(checkTrainParams(parse({}), BACKBONES.vgg16).inputSize, 32);
+    assert.equal(checkTrainParams(parse({ backbone: 'small-cnn' }), BACKBONES['small-cnn']).inputSize, 28);
+    assert.equal(checkTrainParams(parse({ input_size: '64' }), BACKBONES.vgg16).inputSize, 64);
+  });
+  it('rejects an input smaller than the backbone allows and early stopping without validation', () => {
+    assert.throws(() => checkTrainParams(parse({ input_size: '16' }), BACKBONES.vgg16), (e: unknown) => e instanceof ParamError && e.param === 'input_size' && /at least 32 for backbone vgg16/.test(e.message));
+    assert.throws(() => checkTrainParams(parse({ validation_fraction: '0' }), BACKBONES.vgg16), (e: unknown) => e instanceof ParamError && e.param === 'validation_fraction');
+    assert.equal(checkTrainParams(parse({ validation_fraction: '0', use_early_stop: '0' }), BACKBONES.vgg16).inputSize, 32);
+  });
+});
