@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 /** The `transferkit` command. Thin: wires process globals into the commands and exits. */
 import { createLogger } from '../log.js';
+import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
 
 const USAGE = `usage: transferkit <command> [--param value ...]
 
 commands:
   train   transfer a pretrained backbone to a dataset (the MLproject's main entry point)
+  sweep   run train over a grid of parameters, one nested MLflow run per point (entry point sweep)
 
 Parameters use the seed's names, e.g.:
   transferkit train --dataset cifar10 --samples_per_class 300 --retrained_conv_layers 2 --max_epochs 20
+  transferkit sweep --grid "retrained_conv_layers=0,1,2;samples_per_class=30,100" --max_epochs 5
 See README.md for every parameter.`;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -18,10 +21,14 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command === undefined ? 2 : 0;
   }
+  // First SIGINT/SIGTERM: stop cleanly, the run ends KILLED. A second one: exit at once.
   const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const stop = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   const deps = {
     env: process.env,
     cwd: process.cwd(),
@@ -35,8 +42,10 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'train':
       return trainCommand(rest, deps);
+    case 'sweep':
+      return sweepCommand(rest, deps);
     default:
-      process.stderr.write(`transferkit: unknown command "${command}"; expected one of: train\n${USAGE}\n`);
+      process.stderr.write(`transferkit: unknown command "${command}"; expected one of: train, sweep\n${USAGE}\n`);
       return 2;
   }
 }
