@@ -126,10 +126,13 @@ export class TrackingSession {
 
   /**
    * The run's artifact store: through the tracking server (mlflow-artifacts:/), or, for a local
-   * store this session serves, the run's artifact folder on this machine.
+   * store served on this machine, the run's artifact folder.
    */
   artifacts(): ArtifactWriter {
-    const local = this.server === undefined ? undefined : localArtifactRoot(this.artifactUri);
+    // A local artifact path names a folder on the tracking server's machine: ours only when the
+    // server is this session's private one or listens on loopback (e.g. a sweep parent's server).
+    const onThisMachine = this.server !== undefined || ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(this.url).hostname);
+    const local = onThisMachine ? localArtifactRoot(this.artifactUri) : undefined;
     if (local !== undefined) return new LocalRunArtifacts(local);
     return new RunArtifacts(
       this.client.http,
