@@ -3,14 +3,13 @@
  * nested under one parent run, the best point and a summary logged on the parent. Validation errors
  * exit 2 before any child starts; under `mlflow run` the parent then ends FAILED with the message.
  */
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describeFailure, EXIT_INTERRUPTED } from './failure.js';
 import { parseFlags } from './args.js';
 import { trackingEnabled, type EntryDeps } from './train.js';
 import { ParamError } from '../errors.js';
 import { failRun } from '../tracking/run-tracking.js';
-import { TrackingSession } from '../tracking/session.js';
+import { TrackingSession, userName } from '../tracking/session.js';
 import { VERSION } from '../version.js';
 import { defaultConcurrency } from '../sweep/concurrency.js';
 import { specHash } from '../sweep/grid.js';
@@ -25,15 +24,6 @@ const SWEEP_DEFAULTS: Readonly<Record<string, string>> = { grid: '', fixed: '', 
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function userName(env: EntryDeps['env']): string {
-  const given = [env['USER'], env['LOGNAME']].find((v) => v !== undefined && v !== '');
-  if (given !== undefined) return given;
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
-}
 
 function parentParams(raw: Readonly<Record<string, string | undefined>>, spec: SweepSpec): Record<string, string> {
   const { sweep } = splitRaw(raw);

@@ -1,6 +1,7 @@
 /** Grid points: expansion, a seeded random subset, canonical point keys and the spec hash. */
 import { createHash } from 'node:crypto';
 import { ParamError } from '../errors.js';
+import { mulberry32 } from '../pipeline/data/sample.js';
 
 export interface Dimension {
   readonly name: string;
@@ -30,17 +31,8 @@ export function pointKey(point: Point): string {
     .join(',');
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32), uniform in [0, 1). */
+export const seededRandom = mulberry32;
 
 /** `count` distinct points chosen with the seed, kept in grid order; the whole grid when count ≥ its size. */
 export function samplePoints(points: readonly Point[], count: number, seed: number): Point[] {

@@ -151,7 +151,7 @@ export class TrackingSession {
 }
 
 /** The user, as MLflow's Python client finds it: $USER, $LOGNAME, else the account's name. */
-function userName(env: Env): string {
+export function userName(env: Env): string {
   const given = [env['USER'], env['LOGNAME']].find((v) => v !== undefined && v !== '');
   if (given !== undefined) return given;
   try {
