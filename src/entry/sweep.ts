@@ -4,7 +4,8 @@
  * exit 2 before any child starts; under `mlflow run` the parent then ends FAILED with the message.
  */
 import { join } from 'node:path';
-import { describeFailure, EXIT_INTERRUPTED } from './failure.js';
+import { endWithFailure } from './end-with-failure.js';
+import { EXIT_INTERRUPTED } from './failure.js';
 import { parseFlags } from './args.js';
 import { trackingEnabled, type EntryDeps } from './train.js';
 import { ParamError } from '../errors.js';
@@ -67,18 +68,10 @@ export async function sweepCommand(argv: readonly string[], deps: EntryDeps): Pr
     deps.stdout.write(`sweep run ${session.runId} at ${session.url}\n`);
     return 0;
   } catch (error) {
-    const failure = describeFailure(error);
-    deps.logger.error({ code: failure.code, err: failure.userError ? undefined : error }, failure.message.split('\n')[0] ?? '');
-    deps.stderr.write(`transferkit: ${failure.message}\n`);
-    const attached = (deps.env['MLFLOW_RUN_ID'] ?? '') !== '';
     // Under `mlflow run` the parent exists already: it ends FAILED with the message, even for bad input.
+    const attached = (deps.env['MLFLOW_RUN_ID'] ?? '') !== '';
     if (session === undefined && attached && trackingEnabled(deps.env)) session = await openParent(deps, {}).catch(() => undefined);
-    if (session !== undefined) {
-      await failRun(session, { ...failure, interrupted: failure.code === 'ERR_INTERRUPTED' }, timing).catch((e: unknown) =>
-        deps.logger.warn({ reason: e instanceof Error ? e.message : String(e) }, 'could not mark the sweep run as failed'),
-      );
-    }
-    return failure.exitCode;
+    return endWithFailure(error, deps, session, timing);
   } finally {
     await session?.close();
   }

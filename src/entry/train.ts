@@ -10,10 +10,10 @@ import { parseParams } from '../pipeline/params/parse.js';
 import { trainParamsSchema, type TrainParams } from '../pipeline/params/train.js';
 import { runTraining } from '../pipeline/run.js';
 import { parseFlags } from './args.js';
-import { describeFailure } from './failure.js';
+import { endWithFailure } from './end-with-failure.js';
 import { progressLine } from './progress.js';
 import { paramsAsGiven } from '../tracking/run-params.js';
-import { completeRun, failRun, trackingEvents } from '../tracking/run-tracking.js';
+import { completeRun, trackingEvents } from '../tracking/run-tracking.js';
 import { TrackingSession } from '../tracking/session.js';
 
 export interface Output {
@@ -93,17 +93,7 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
     );
     return 0;
   } catch (error) {
-    const failure = describeFailure(error);
-    deps.logger.error({ code: failure.code, err: failure.userError ? undefined : error }, failure.message.split('\n')[0] ?? '');
-    deps.stderr.write(`transferkit: ${failure.message}\n`);
-    if (session !== undefined) {
-      // when the server already failed to answer, don't wait for it again before ending
-      const wait = failure.code === 'ERR_TRACKING_UNAVAILABLE' ? { ...timing, waitMs: 0 } : timing;
-      await failRun(session, { ...failure, interrupted: failure.code === 'ERR_INTERRUPTED' }, { ...wait, ...(outputDir === undefined ? {} : { outputDir }) }).catch(
-        (e: unknown) => deps.logger.warn({ reason: e instanceof Error ? e.message : String(e) }, 'could not mark the MLflow run as failed'),
-      );
-    }
-    return failure.exitCode;
+    return endWithFailure(error, deps, session, { ...timing, ...(outputDir === undefined ? {} : { outputDir }) });
   } finally {
     await session?.close();
   }

@@ -4,7 +4,7 @@
  * memory when they fit the budget, else read from the cache file row by row. If the cache folder
  * cannot be written, the run goes on with in-memory activations (or none) and says so.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { TrainingError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -64,13 +64,6 @@ async function* computeRows(prefix: tf.LayersModel, set: ImageSet, input: InputS
   }
 }
 
-async function load(path: string, count: number, rowSize: number, dtype: FeatureDtype, fits: boolean): Promise<FeatureStore> {
-  if (!fits) return new FileFeatureStore(path, HEADER_BYTES, count, rowSize, dtype);
-  const bytes = await readFile(path);
-  const body = bytes.buffer.slice(bytes.byteOffset + HEADER_BYTES, bytes.byteOffset + bytes.byteLength);
-  return new MemoryFeatureStore(dtype === 'float16' ? new Uint16Array(body) : new Float32Array(body), count, rowSize);
-}
-
 const reason = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export async function cachedActivations(
@@ -86,9 +79,14 @@ export async function cachedActivations(
   const dir = o.dir;
   if (dir !== undefined) {
     const path = cacheFile(dir, key);
-    const check = await checkCacheFile(path, key);
+    const check = await checkCacheFile(path, key, fits);
     if (check.ok && check.header.count === set.count && check.header.rowSize === rowSize && check.header.dtype === o.dtype) {
-      return { store: await load(path, set.count, rowSize, o.dtype, fits), status: 'hit', bytes, computeSeconds: check.header.computeSeconds };
+      const body = check.body?.buffer;
+      const store =
+        body === undefined
+          ? new FileFeatureStore(path, HEADER_BYTES, set.count, rowSize, o.dtype)
+          : new MemoryFeatureStore(o.dtype === 'float16' ? new Uint16Array(body) : new Float32Array(body), set.count, rowSize);
+      return { store, status: 'hit', bytes, computeSeconds: check.header.computeSeconds };
     }
     if (!check.ok && check.reason !== 'missing') {
       o.logger.warn({ file: path, reason: check.reason }, 'activation cache file is not valid; rebuilding it');
@@ -125,7 +123,7 @@ export async function cachedActivations(
     await evictToFit(dir, Math.max(0, o.maxDiskBytes - bytes), new Set());
     const computeSeconds = () => (o.now() - t0) / 1000;
     const path = await writeCacheFile(dir, { key, count: set.count, rowSize, dtype: o.dtype }, computeRows(prefix, set, input, o, rowSize), computeSeconds);
-    return { store: await load(path, set.count, rowSize, o.dtype, false), status: 'miss', bytes, computeSeconds: computeSeconds() };
+    return { store: new FileFeatureStore(path, HEADER_BYTES, set.count, rowSize, o.dtype), status: 'miss', bytes, computeSeconds: computeSeconds() };
   } catch (error) {
     o.logger.warn({ dir, reason: reason(error), bytes }, 'activations do not fit in memory and cannot be cached on disk; training without the cache');
     return undefined;

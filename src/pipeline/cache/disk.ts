@@ -63,10 +63,37 @@ export async function writeCacheFile(
   }
 }
 
-export type ReadResult = { readonly ok: true; readonly header: CacheHeader } | { readonly ok: false; readonly reason: string };
+export type ReadResult =
+  | { readonly ok: true; readonly header: CacheHeader; readonly body?: Uint8Array }
+  | { readonly ok: false; readonly reason: string };
 
-/** Checks a cache file completely (header, size, checksum). Missing → { ok: false, reason: 'missing' }. */
-export async function checkCacheFile(path: string, key: string): Promise<ReadResult> {
+/** The rows after the header, hashed on the way; read into one buffer when `keep`, so a hit reads the file once. */
+async function hashBody(path: string, size: number, keep: boolean): Promise<{ sha256: string; body?: Uint8Array }> {
+  const hash = createHash('sha256');
+  if (!keep) {
+    for await (const chunk of createReadStream(path, { start: HEADER_BYTES, highWaterMark: 1 << 22 })) hash.update(chunk);
+    return { sha256: hash.digest('hex') };
+  }
+  const body = new Uint8Array(size); // own, aligned ArrayBuffer: the rows are viewed in place
+  const file = await open(path, 'r');
+  try {
+    for (let offset = 0; offset < size; ) {
+      const { bytesRead } = await file.read(body, offset, Math.min(1 << 22, size - offset), HEADER_BYTES + offset);
+      if (bytesRead === 0) throw new Error(`cache file ${path} ended early`);
+      hash.update(body.subarray(offset, offset + bytesRead));
+      offset += bytesRead;
+    }
+  } finally {
+    await file.close();
+  }
+  return { sha256: hash.digest('hex'), body };
+}
+
+/**
+ * Checks a cache file completely (header, size, checksum); with `keep`, also returns its rows.
+ * Missing → { ok: false, reason: 'missing' }.
+ */
+export async function checkCacheFile(path: string, key: string, keep = false): Promise<ReadResult> {
   let info;
   try {
     info = await stat(path);
@@ -90,12 +117,11 @@ export async function checkCacheFile(path: string, key: string): Promise<ReadRes
   if (header.key !== key) return { ok: false, reason: 'key mismatch' };
   const expected = HEADER_BYTES + header.count * header.rowSize * bytesPerValue(header.dtype);
   if (info.size !== expected) return { ok: false, reason: `size ${info.size}, expected ${expected} (partial or corrupt)` };
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { start: HEADER_BYTES, highWaterMark: 1 << 22 })) hash.update(chunk);
-  if (hash.digest('hex') !== header.sha256) return { ok: false, reason: 'checksum mismatch (corrupt)' };
+  const { sha256, body } = await hashBody(path, expected - HEADER_BYTES, keep);
+  if (sha256 !== header.sha256) return { ok: false, reason: 'checksum mismatch (corrupt)' };
   const now = new Date();
   await utimes(path, now, now).catch(() => undefined);
-  return { ok: true, header };
+  return body === undefined ? { ok: true, header } : { ok: true, header, body };
 }
 
 /** Deletes least recently used cache files until the folder holds at most `maxBytes`. */

@@ -104,6 +104,17 @@ describe('activation cache', () => {
     [first.model, again.model, other].forEach((m) => m.dispose());
   });
 
+  it('reads rows from the cache file when they do not fit the memory budget, with the same values', async () => {
+    const m = build(0);
+    const inMemory = await trainingInputs(m.model, m.plan, sets, input, settings());
+    const fromFile = await trainingInputs(m.model, m.plan, sets, input, settings({ memoryBudgetBytes: 0 }));
+    assert.equal(fromFile.cacheTags['transferkit.activation_cache'], 'hit');
+    const rows = [5, 0, 29];
+    assert.deepEqual(Array.from(fromFile.test.batch(rows).dataSync()), Array.from(inMemory.test.batch(rows).dataSync()));
+    fromFile.dispose();
+    m.model.dispose();
+  });
+
   it('rebuilds a corrupt or truncated cache file instead of trusting it', async () => {
     const dir = join(root, 'activations');
     for (const name of (await readdir(dir)).filter((n) => n.endsWith('.tkc'))) await writeFile(join(dir, name), 'garbage');
