@@ -37,16 +37,16 @@ function stamp(now: number): string {
   return new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-export function outputDirFor(params: TrainParams, deps: Pick<EntryDeps, 'cwd' | 'now'>, runId?: string): string {
+export function outputDirFor(params: Pick<TrainParams, 'output_dir'>, deps: Pick<EntryDeps, 'cwd' | 'now'>, runId?: string): string {
   return params.output_dir === undefined ? join(deps.cwd, 'out', runId ?? stamp(deps.now())) : resolve(deps.cwd, params.output_dir);
 }
 
 /** Progress lines on a TTY plus a JSON log line per epoch. */
 export function consoleEvents(deps: Pick<EntryDeps, 'stdout' | 'logger'>): PipelineEvents {
   return {
-    epoch: (m, maxEpochs) => {
-      deps.logger.info({ ...m }, 'epoch');
-      if (deps.stdout.isTTY === true) deps.stdout.write(`${progressLine(m, maxEpochs)}\n`);
+    epoch: (m, context) => {
+      deps.logger.info({ ...m, phase: context.phase }, 'epoch');
+      if (deps.stdout.isTTY === true) deps.stdout.write(`${progressLine(m, context)}\n`);
     },
   };
 }
@@ -56,12 +56,12 @@ export function trackingEnabled(env: EntryDeps['env']): boolean {
   return !['0', 'off', 'false', 'no'].includes((env['TRANSFERKIT_TRACKING'] ?? '').toLowerCase());
 }
 
-function waitMs(env: EntryDeps['env']): number {
+export function waitMs(env: EntryDeps['env']): number {
   const seconds = Number(env['TRANSFERKIT_MLFLOW_WAIT_SECONDS'] ?? '120');
   return (Number.isFinite(seconds) && seconds >= 0 ? seconds : 120) * 1000;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function trainCommand(argv: readonly string[], deps: EntryDeps): Promise<number> {
   let session: TrackingSession | undefined;

@@ -25,11 +25,27 @@ export interface RunFinished {
   readonly totalSeconds: number;
   /** Facts known only at the end, for the run's tags. */
   readonly tags: Readonly<Record<string, string>>;
+  /** Closing numbers beyond the test metrics (baselines, wall times, goal gap), logged at step 0. */
+  readonly metrics: Readonly<Record<string, number>>;
+  /** The source model of a source→target recipe, when one was trained. */
+  readonly sourceModelDir?: string;
+}
+
+/**
+ * Which model an epoch belongs to: `target` is the run's model; `source` the source model of a
+ * source→target recipe (stage 0); `scratch` the from-scratch baseline it is compared with.
+ */
+export type Phase = 'source' | 'target' | 'scratch';
+
+export interface EpochContext {
+  readonly phase: Phase;
+  /** The last epoch number this phase can reach (1-based), for progress display. */
+  readonly maxEpochs: number;
 }
 
 export interface PipelineEvents {
   started?(event: RunStarted): void | Promise<void>;
-  epoch?(metrics: EpochMetrics, maxEpochs: number): void | Promise<void>;
+  epoch?(metrics: EpochMetrics, context: EpochContext): void | Promise<void>;
   finished?(event: RunFinished): void | Promise<void>;
 }
 
@@ -40,8 +56,8 @@ export function mergeEvents(...all: readonly (PipelineEvents | undefined)[]): Pi
     started: async (e) => {
       for (const l of list) await l.started?.(e);
     },
-    epoch: async (m, max) => {
-      for (const l of list) await l.epoch?.(m, max);
+    epoch: async (m, context) => {
+      for (const l of list) await l.epoch?.(m, context);
     },
     finished: async (e) => {
       for (const l of list) await l.finished?.(e);

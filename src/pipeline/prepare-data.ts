@@ -25,16 +25,22 @@ export interface DataDeps {
   readonly fetch: typeof globalThis.fetch;
   readonly logger: Logger;
   readonly cacheDir: string;
+  /** The model's input size: `folder:PATH` images are resized to it when read (required for them). */
+  readonly imageSize?: number;
 }
 
-export async function prepareData(params: TrainParams, deps: DataDeps): Promise<PreparedData> {
-  const dataset = await loadDataset({
+export type DataParams = Pick<TrainParams, 'dataset' | 'data_dir' | 'classes' | 'samples_per_class' | 'validation_fraction' | 'seed'>;
+
+/** `loaded`: a dataset already in memory (another class subset of the same data), not read again. */
+export async function prepareData(params: DataParams, deps: DataDeps, loaded?: LoadedDataset): Promise<PreparedData> {
+  const dataset = loaded ?? await loadDataset({
     name: params.dataset,
     ...(params.data_dir === undefined ? {} : { dataDir: params.data_dir }),
     cacheDir: join(deps.cacheDir, 'datasets'),
     fetch: deps.fetch,
     logger: deps.logger,
     env: deps.env,
+    ...(deps.imageSize === undefined ? {} : { imageSize: deps.imageSize }),
   });
   const classIds = parseClassSpec(params.classes ?? '', dataset.classNames);
   const split = balancedSplit(selectClasses(dataset.train, classIds), {

@@ -1,26 +1,29 @@
 /**
- * The canonical job, stage by stage: backend → data → model → train → evaluate → export.
- * Each stage lives in its own module; this one only wires them and emits events.
+ * The job, phase by phase: backend → data → (source model) → target model → (from-scratch baseline)
+ * → export. Each phase builds a classifier, loads its base weights and trains through its stages
+ * (train/stages.ts); this module only wires them, emits events and writes the outputs.
  */
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { VERSION } from '../version.js';
 import type { Logger } from '../log.js';
 import { initBackend } from './backend.js';
-import { evaluate } from './evaluate.js';
-import type { PipelineEvents, RunFinished } from './events.js';
+import type { Phase, PipelineEvents, RunFinished } from './events.js';
 import { exportModelDir } from './export/model-dir.js';
+import type { ModelMeta } from './export/meta.js';
 import { writeEvaluationReports } from './export/reports.js';
 import { getBackbone } from './model/backbones.js';
 import { buildClassifier } from './model/build.js';
-import { applyFreeze, planFreeze } from './model/freeze.js';
-import { loadBaseWeights, resolveWeights } from './model/weights.js';
+import { loadBaseWeights, resolveWeights, type WeightsSource } from './model/weights.js';
 import { checkTrainParams } from './params/check.js';
 import type { TrainParams } from './params/train.js';
-import { prepareData } from './prepare-data.js';
-import { fit } from './train/fit.js';
-import { trainingInputs } from './train/inputs.js';
+import { prepareData, type PreparedData } from './prepare-data.js';
+import { folderTags } from './data/folder.js';
+import { planRecipe } from './recipe.js';
+import { finalMetrics, finalTags } from './run-summary.js';
+import type { CacheSettings } from './train/inputs.js';
+import { trainPhase, type PhaseResult, type StageSpec } from './train/stages.js';
 
 export interface RunDeps {
   readonly logger: Logger;
@@ -39,103 +42,129 @@ function envNumber(env: RunDeps['env'], name: string, fallback: number): number 
   return env[name] !== undefined && Number.isFinite(value) && value >= 0 ? value : fallback;
 }
 
+interface PhaseRun {
+  readonly result: PhaseResult;
+  readonly weightsFingerprint: string;
+}
+
 export async function runTraining(params: TrainParams, deps: RunDeps): Promise<RunFinished> {
   const t0 = deps.now();
   const { logger, events } = deps;
   const backend = await initBackend(params.backend);
   const spec = getBackbone(params.backbone);
   const { inputSize } = checkTrainParams(params, spec);
-  const freeze = planFreeze(spec, params.retrained_conv_layers);
-  const weights = await resolveWeights(params.weights, spec, deps);
-  const data = await prepareData(params, deps);
-
-  const model = buildClassifier(spec, inputSize, {
-    numClasses: data.classIds.length,
-    denseUnits: params.dense_units,
-    dropout: params.dropout,
-    seed: params.seed,
+  const recipe = planRecipe(params, spec);
+  let weights = await resolveWeights(params.weights, spec, deps);
+  const data = await prepareData(params, { ...deps, imageSize: inputSize });
+  const sourceData = recipe.source === undefined
+    ? undefined
+    : await prepareData({ ...params, classes: recipe.source.classes, samples_per_class: params.source_samples_per_class }, deps, data.dataset);
+  const input = { inputSize, preprocessing: spec.preprocessing };
+  const cache: CacheSettings = {
+    mode: params.activation_cache,
+    dtype: params.cache_dtype,
+    cacheRoot: deps.cacheDir,
+    memoryBudgetBytes: envNumber(deps.env, 'TRANSFERKIT_CACHE_MEMORY_MB', 2048) * 2 ** 20,
+    maxDiskBytes: envNumber(deps.env, 'TRANSFERKIT_CACHE_MAX_GB', 20) * 2 ** 30,
+    batchSize: Math.max(params.batch_size, 128),
+    logger,
+    now: deps.now,
+    augment: params.augment,
+  };
+  const meta = (d: PreparedData, baseWeights: string): ModelMeta => ({
+    format: 'transferkit-model',
+    version: 1,
+    backbone: params.backbone,
+    input_size: inputSize,
+    preprocessing: spec.preprocessing,
+    dataset: d.dataset.name,
+    class_ids: [...d.classIds],
+    class_names: [...d.classNames],
+    base_weights: baseWeights,
+    created_by: `transferkit ${VERSION}`,
   });
-  const cleanup: (() => void)[] = [];
-  try {
-    const weightsFingerprint = await loadBaseWeights(model, spec, weights);
-    applyFreeze(model, freeze);
-    const input = { inputSize, preprocessing: spec.preprocessing };
-    const inputs = await trainingInputs(model, freeze, data, input, {
-      mode: params.activation_cache,
-      dtype: params.cache_dtype,
-      cacheRoot: deps.cacheDir,
-      memoryBudgetBytes: envNumber(deps.env, 'TRANSFERKIT_CACHE_MEMORY_MB', 2048) * 2 ** 20,
-      maxDiskBytes: envNumber(deps.env, 'TRANSFERKIT_CACHE_MAX_GB', 20) * 2 ** 30,
-      batchSize: Math.max(params.batch_size, 128),
-      logger,
-      now: deps.now,
-    });
-    cleanup.push(() => inputs.dispose());
-    inputs.model.compile({ optimizer: tf.train.adam(params.learning_rate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-    await events?.started?.({
-      resolvedParams: { input_size: String(inputSize), num_classes: String(data.classIds.length), trainable_conv_layers: freeze.trainableConv.join(',') || 'none' },
-      tags: {
-        'transferkit.version': VERSION,
-        'transferkit.backend': backend.name,
-        'transferkit.tfjs_version': backend.tfjsVersion,
-        'transferkit.tensorflow_version': backend.tensorflowVersion ?? 'n/a',
-        'transferkit.data_fingerprint': data.dataset.fingerprint,
-        'transferkit.weights_fingerprint': weightsFingerprint,
-        'transferkit.weights_source': weights.kind,
-        ...inputs.cacheTags,
-      },
-    });
-    logger.info({ backbone: spec.name, inputSize, trainable: freeze.trainableConv, weights: weights.kind }, 'model ready');
 
-    const tTrain = deps.now();
-    const result = await fit(inputs.model, {
-      train: inputs.train,
-      validation: inputs.validation,
-      numClasses: data.classIds.length,
-      batchSize: params.batch_size,
-      maxEpochs: params.max_epochs,
-      patience: params.use_early_stop ? params.patience : undefined,
-      seed: params.seed,
-      now: deps.now,
-      onEpoch: (m) => events?.epoch?.(m, params.max_epochs),
-      ...(deps.signal === undefined ? {} : { signal: deps.signal }),
-    });
-    const trainSeconds = (deps.now() - tTrain) / 1000;
-    const test = await evaluate(inputs.model, inputs.test, data.classIds.length, Math.max(params.batch_size, 256));
-    logger.info({ test_loss: test.loss, test_accuracy: test.accuracy, best_epoch: result.bestEpoch }, 'evaluated on the test set');
+  /** Builds a classifier on `w`, trains it through `stages`, then hands it to `keep` before disposal. */
+  const runPhase = async (phase: Phase, d: PreparedData, w: WeightsSource, stages: readonly StageSpec[], keep?: (model: tf.LayersModel, fingerprint: string) => Promise<void>): Promise<PhaseRun> => {
+    const model = buildClassifier(spec, inputSize, { numClasses: d.classIds.length, denseUnits: params.dense_units, dropout: params.dropout, seed: params.seed });
+    try {
+      const weightsFingerprint = await loadBaseWeights(model, spec, w);
+      logger.info({ phase, backbone: spec.name, inputSize, weights: w.kind, stages: stages.map((s) => s.plan.trainableConv) }, 'model ready');
+      const result = await trainPhase(model, {
+        phase,
+        stages,
+        sets: d,
+        numClasses: d.classIds.length,
+        input,
+        cache,
+        batchSize: params.batch_size,
+        patience: params.use_early_stop ? params.patience : undefined,
+        seed: params.seed,
+        now: deps.now,
+        onEpoch: (m, context) => events?.epoch?.(m, context),
+        ...(deps.signal === undefined ? {} : { signal: deps.signal }),
+      });
+      logger.info({ phase, test_loss: result.test.loss, test_accuracy: result.test.accuracy, best_epoch: result.bestEpoch, seconds: result.seconds }, 'evaluated on the test set');
+      await keep?.(model, weightsFingerprint);
+      return { result, weightsFingerprint };
+    } finally {
+      model.dispose();
+    }
+  };
 
-    const modelDir = join(deps.outputDir, 'model');
-    await exportModelDir(model, modelDir, {
-      format: 'transferkit-model',
-      version: 1,
-      backbone: params.backbone,
-      input_size: inputSize,
-      preprocessing: spec.preprocessing,
-      dataset: data.dataset.name,
-      class_ids: [...data.classIds],
-      class_names: [...data.classNames],
-      base_weights: weightsFingerprint,
-      created_by: `transferkit ${VERSION}`,
+  await events?.started?.({
+    resolvedParams: {
+      input_size: String(inputSize),
+      num_classes: String(data.classIds.length),
+      trainable_conv_layers: recipe.stages[0]?.plan.trainableConv.join(',') || 'none',
+      ...(recipe.stages.length > 1 ? { fine_tune_trainable_conv_layers: recipe.stages[1]?.plan.trainableConv.join(',') ?? '' } : {}),
+    },
+    tags: {
+      'transferkit.version': VERSION,
+      'transferkit.backend': backend.name,
+      'transferkit.tfjs_version': backend.tfjsVersion,
+      'transferkit.tensorflow_version': backend.tensorflowVersion ?? 'n/a',
+      'transferkit.data_fingerprint': data.dataset.fingerprint,
+      'transferkit.weights_source': weights.kind,
+      'transferkit.augment': params.augment.join(',') || 'none',
+      'transferkit.stages': String(recipe.stages.length),
+      ...folderTags(data.dataset),
+    },
+  });
+
+  let source: PhaseRun | undefined;
+  const sourceModelDir = join(deps.outputDir, 'source-model');
+  if (recipe.source !== undefined && sourceData !== undefined) {
+    source = await runPhase('source', sourceData, weights, recipe.source.stages, async (model, fingerprint) => {
+      await exportModelDir(model, sourceModelDir, meta(sourceData, fingerprint));
     });
-    await writeEvaluationReports(join(deps.outputDir, 'evaluation'), test, data.classNames);
-    const finished: RunFinished = {
-      test,
-      classNames: data.classNames,
-      modelDir,
-      outputDir: deps.outputDir,
-      inputSize,
-      tfjsVersion: backend.tfjsVersion,
-      bestEpoch: result.bestEpoch,
-      stoppedEarly: result.stoppedEarly,
-      trainSeconds,
-      totalSeconds: (deps.now() - t0) / 1000,
-      tags: { 'transferkit.activation_cache_seconds_saved': inputs.savedSeconds(result.epochs.length).toFixed(1) },
-    };
-    await writeFileAtomic(join(deps.outputDir, 'metrics.json'), `${JSON.stringify({ epochs: result.epochs, ...finished }, null, 2)}\n`);
-    await events?.finished?.(finished);
-    return finished;
-  } finally {
-    cleanup.forEach((f) => f());
-    model.dispose();
+    weights = await resolveWeights(sourceModelDir, spec, deps);
   }
+  const modelDir = join(deps.outputDir, 'model');
+  const target = await runPhase('target', data, weights, recipe.stages, async (model, fingerprint) => {
+    await exportModelDir(model, modelDir, meta(data, fingerprint));
+  });
+  const scratch = recipe.scratch === undefined ? undefined : await runPhase('scratch', data, { kind: 'none' }, recipe.scratch.stages);
+
+  await writeEvaluationReports(join(deps.outputDir, 'evaluation'), target.result.test, data.classNames);
+  const summary = { target: target.result, source: source?.result, scratch: scratch?.result, goalAccuracy: params.goal_accuracy, datasetName: data.dataset.name };
+  const finished: RunFinished = {
+    test: target.result.test,
+    classNames: data.classNames,
+    modelDir,
+    outputDir: deps.outputDir,
+    inputSize,
+    tfjsVersion: backend.tfjsVersion,
+    bestEpoch: target.result.bestEpoch,
+    stoppedEarly: target.result.stoppedEarly,
+    trainSeconds: target.result.trainSeconds,
+    totalSeconds: (deps.now() - t0) / 1000,
+    metrics: finalMetrics(summary),
+    tags: { 'transferkit.weights_fingerprint': target.weightsFingerprint, ...finalTags(summary) },
+    ...(source === undefined ? {} : { sourceModelDir }),
+  };
+  const epochs = { source: source?.result.epochs, target: target.result.epochs, scratch: scratch?.result.epochs };
+  await writeFileAtomic(join(deps.outputDir, 'metrics.json'), `${JSON.stringify({ epochs: target.result.epochs, phases: epochs, ...finished }, null, 2)}\n`);
+  await events?.finished?.(finished);
+  return finished;
 }

@@ -29,9 +29,11 @@ export function trackingEvents(session: TrackingSession): PipelineEvents {
         tags: event.tags,
       });
     },
-    epoch: (m) => {
-      const { epoch, ...values } = m;
-      session.logMetrics(values, epoch);
+    epoch: (m, context) => {
+      const { epoch, stage, ...values } = m;
+      // the run's own model keeps the plain names (and its stage); baselines get a prefix
+      if (context.phase === 'target') session.logMetrics({ ...values, stage }, epoch);
+      else session.logMetrics(Object.fromEntries(Object.entries(values).map(([k, v]) => [`${context.phase}_${k}`, v])), epoch);
     },
   };
 }
@@ -83,7 +85,7 @@ export async function completeRun(session: TrackingSession, result: RunFinished,
   result.classNames.forEach((name, i) => {
     test[`test_class_accuracy/${metricKey(name)}`] = result.test.perClassAccuracy[i] ?? Number.NaN;
   });
-  session.logMetrics(test, 0);
+  session.logMetrics({ ...test, ...result.metrics }, 0);
   session.queue({ tags: result.tags });
   const info = mlmodelInfo({
     runId: session.runId,
@@ -99,6 +101,7 @@ export async function completeRun(session: TrackingSession, result: RunFinished,
   try {
     const artifacts = session.artifacts();
     await artifacts.uploadDirectory(result.modelDir, 'model');
+    if (result.sourceModelDir !== undefined) await artifacts.uploadDirectory(result.sourceModelDir, 'source_model');
     await artifacts.uploadDirectory(join(result.outputDir, 'evaluation'), 'evaluation');
     await artifacts.uploadFile(join(result.outputDir, 'metrics.json'), 'metrics.json');
     await session.client.logModel(session.runId, info);

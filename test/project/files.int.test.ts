@@ -10,8 +10,11 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { getBackbone } from '../../src/pipeline/model/backbones.js';
+import { planRecipe } from '../../src/pipeline/recipe.js';
 import { parseParams } from '../../src/pipeline/params/parse.js';
 import { trainParamsSchema } from '../../src/pipeline/params/train.js';
+import { recommendParamsSchema } from '../../src/pipeline/recommend/params.js';
 import { REPO } from '../support/cli.js';
 import { venvPython } from '../support/python.js';
 
@@ -52,6 +55,44 @@ describe('MLproject', () => {
     }
     assert.match(main.command, /^bash scripts\/run-entry\.sh train /);
     assert.ok(existsSync(join(REPO, project.conda_env)));
+  });
+
+  for (const name of ['vgg19_last_block', 'two_stage', 'source_target']) {
+    it(`recipe ${name}: its command is a valid train call with its defaults, every parameter passed once`, () => {
+      const entry = project.entry_points[name];
+      assert.ok(entry, name);
+      let command = entry.command;
+      for (const [key, p] of Object.entries(entry.parameters)) {
+        assert.equal(command.split(`--${key} {${key}}`).length, 2, `--${key} {${key}} in the command`);
+        command = command.replace(`{${key}}`, String(p.default));
+      }
+      const [prefix, ...words] = command.replace(/^bash scripts\/run-entry\.sh train /, '').split(/\s+/).filter(Boolean);
+      assert.ok(prefix?.startsWith('--'));
+      const flags = [prefix ?? '', ...words];
+      const raw: Record<string, string> = {};
+      for (let i = 0; i < flags.length; i += 2) raw[(flags[i] ?? '').replace(/^--/, '')] = flags[i + 1] ?? '';
+      const params = parseParams(trainParamsSchema, raw);
+      const recipe = planRecipe(params, getBackbone(params.backbone));
+      if (name === 'vgg19_last_block') assert.deepEqual(recipe.stages[0]?.plan.trainableConv, ['block5_conv1', 'block5_conv2', 'block5_conv3', 'block5_conv4']);
+      if (name === 'two_stage') assert.equal(recipe.stages.length, 2);
+      if (name === 'source_target') assert.ok(recipe.source !== undefined && recipe.scratch !== undefined);
+    });
+  }
+});
+
+describe('MLproject recommend entry point', () => {
+  const entry = mlprojectSchema.parse(parse(readFileSync(join(REPO, 'MLproject'), 'utf8'))).entry_points['recommend'];
+
+  it('declares exactly the parameters of its schema, with the same defaults, each passed once', () => {
+    assert.ok(entry);
+    assert.deepEqual(Object.keys(entry.parameters).sort(), Object.keys(recommendParamsSchema.shape).sort());
+    const fromMlproject = parseParams(recommendParamsSchema, Object.fromEntries(Object.entries(entry.parameters).map(([k, p]) => [k, String(p.default)])));
+    const defined = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+    assert.deepEqual(defined(fromMlproject), defined(parseParams(recommendParamsSchema, {})));
+    for (const key of Object.keys(entry.parameters)) {
+      assert.equal(entry.command.split(`--${key} {${key}}`).length, 2, `--${key} {${key}} in the command`);
+    }
+    assert.match(entry.command, /^bash scripts\/run-entry\.sh recommend /);
   });
 });
 

@@ -13,6 +13,8 @@ export {
 } from './registry.js';
 export type { Cifar10DatasetSpec, DatasetSpec, IdxDatasetSpec, LoadDatasetOptions, RemoteFile } from './registry.js';
 export { parseClassSpec, selectClasses } from './classes.js';
+export { DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV, folderTags, loadFolderDataset } from './folder.js';
+export type { FolderDatasetOptions } from './folder.js';
 export {
   balancedSplit, deriveSeed, epochOrder, mulberry32, permutation, shuffleInPlace, subsetImageSet,
 } from './sample.js';

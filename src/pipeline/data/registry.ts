@@ -10,6 +10,7 @@
  *    file's decompressed content has the registry's `contentSha256`; otherwise skipped with a warning.
  * 3. The download cache, then the official URLs: always verified against the registry checksum
  *    (a cached file that does not match is deleted and downloaded again; see download.ts).
+ * `folder:PATH` names have no entry: `loadDataset` hands them to folder.ts.
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import { datasetCacheDir } from '../cache-dirs.js';
 import { ensureFile, verifyFile } from '../download.js';
 import type { CacheEnv, Checksum, DownloadLogger, FetchFn } from '../download.js';
 import { readCifar10 } from './cifar.js';
+import { loadFolderDataset } from './folder.js';
 import { idxImageSet, readIdxFile } from './idx.js';
 import type { ImageSet, LoadedDataset } from './types.js';
 export interface RemoteFile {
@@ -142,7 +144,7 @@ export const FASHION_MNIST: IdxDatasetSpec = {
 
 export const DATASETS: readonly DatasetSpec[] = [CIFAR10, MNIST, FASHION_MNIST];
 
-/** Reserved for user image folders (`folder:PATH`), not implemented yet. */
+/** User image folders, `folder:PATH`: no registry entry, read by folder.ts. */
 export const FOLDER_PREFIX = 'folder:';
 
 export function datasetNames(registry: readonly DatasetSpec[] = DATASETS): string[] {
@@ -154,7 +156,7 @@ export function getDatasetSpec(name: string, registry: readonly DatasetSpec[] = 
   if (spec !== undefined) return spec;
   const expected = `expected one of ${datasetNames(registry).join(', ')}, or ${FOLDER_PREFIX}PATH`;
   if (name.startsWith(FOLDER_PREFIX)) {
-    throw new ParamError('dataset', `dataset ${JSON.stringify(name)}: ${FOLDER_PREFIX}PATH datasets are not supported yet; ${expected}`);
+    throw new ParamError('dataset', `dataset ${JSON.stringify(name)} is an image folder: it has no registry entry (its classes are its subfolders); load it with loadDataset`);
   }
   throw new ParamError('dataset', `unknown dataset ${JSON.stringify(name)}; ${expected}`);
 }
@@ -170,6 +172,8 @@ export interface LoadDatasetOptions {
   readonly env?: CacheEnv;
   /** Override the registry (tests). */
   readonly registry?: readonly DatasetSpec[];
+  /** `folder:PATH` datasets (required for them): the side every image is resized to, the model's input size. */
+  readonly imageSize?: number;
 }
 
 /** What one source produced: images plus the content hashes and verification outcome. */
@@ -182,6 +186,7 @@ interface Loaded {
 }
 
 export async function loadDataset(options: LoadDatasetOptions): Promise<LoadedDataset> {
+  if (options.name.startsWith(FOLDER_PREFIX)) return loadFolder(options);
   const spec = getDatasetSpec(options.name, options.registry);
   const { logger } = options;
   const loaded = options.dataDir !== undefined
@@ -199,6 +204,14 @@ export async function loadDataset(options: LoadDatasetOptions): Promise<LoadedDa
   const fingerprint = createHash('sha256').update(lines.join('')).digest('hex');
   logger.info(`${spec.name}: ${loaded.train.count} train / ${loaded.test.count} test images from ${loaded.source} (fingerprint ${fingerprint.slice(0, 12)}, ${loaded.verified ? 'official checksums verified' : 'local data, not the official files'})`);
   return { name: spec.name, classNames: spec.classNames, train: loaded.train, test: loaded.test, fingerprint, source: loaded.source, verified: loaded.verified };
+}
+
+function loadFolder(options: LoadDatasetOptions): Promise<LoadedDataset> {
+  const { name, imageSize, logger } = options;
+  if (imageSize === undefined) throw new DataError(`dataset ${name}: an image folder needs the size to resize its images to (the model's input size); none was given`);
+  if (options.dataDir !== undefined) logger.warn(`${name}: data_dir ${options.dataDir} is not used: the images are read from the folder in the dataset name`);
+  const path = name.slice(FOLDER_PREFIX.length);
+  return loadFolderDataset({ name, path, imageSize, logger, ...(options.env === undefined ? {} : { env: options.env }) });
 }
 
 async function loadOfficial(spec: DatasetSpec, options: LoadDatasetOptions): Promise<Loaded> {

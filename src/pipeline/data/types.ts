@@ -26,4 +26,9 @@ export interface LoadedDataset {
    * system copy); false for a user's `data_dir` whose files are not the official ones.
    */
   readonly verified?: boolean;
+  /**
+   * `folder:PATH` datasets only: files skipped, by reason (`ignored`: not an image; `corrupt`,
+   * `truncated`, `too_large`, `unreadable`), summed over the splits. See data/folder-read.ts.
+   */
+  readonly skipped?: Readonly<Record<string, number>>;
 }

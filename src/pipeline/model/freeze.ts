@@ -1,6 +1,7 @@
 /**
- * Freezing by conv layer: the last N conv layers of the base train, every other base layer is frozen.
- * The flag is set on each layer (never on a container), and the model must be compiled afterwards.
+ * Freezing by conv layer or by block: the last N conv layers (or the conv layers of the last N
+ * blocks) of the base train, every other base layer is frozen. The flag is set on each layer (never
+ * on a container), and the model must be compiled afterwards.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { ParamError } from '../../errors.js';
@@ -11,15 +12,49 @@ export interface FreezePlan {
   readonly frozenConv: readonly string[];
 }
 
-export function planFreeze(spec: BackboneSpec, retrained: number | 'all'): FreezePlan {
-  const convs = convLayerNames(spec);
-  const n = retrained === 'all' ? convs.length : retrained;
-  if (n > convs.length) {
+/** How many of the last conv layers, or of the last blocks, train; the parameter names for errors. */
+export interface FreezeRequest {
+  readonly convLayers: number | 'all';
+  readonly blocks: number | 'all';
+  readonly names?: { readonly convLayers: string; readonly blocks: string };
+}
+
+const DEFAULT_NAMES = { convLayers: 'retrained_conv_layers', blocks: 'retrained_blocks' } as const;
+
+function trainableCount(spec: BackboneSpec, request: FreezeRequest): number {
+  const names = request.names ?? DEFAULT_NAMES;
+  const convs = convLayerNames(spec).length;
+  const { convLayers, blocks } = request;
+  if (convLayers !== 0 && blocks !== 0) {
     throw new ParamError(
-      'retrained_conv_layers',
-      `Parameter "retrained_conv_layers" must be from 0 to ${convs.length} (backbone ${spec.name} has ${convs.length} conv layers) or "all", got ${n}`,
+      names.blocks,
+      `Parameters "${names.convLayers}" (${String(convLayers)}) and "${names.blocks}" (${String(blocks)}) both ask for trainable layers; give one of them and leave the other at 0`,
     );
   }
+  if (blocks !== 0) {
+    const n = blocks === 'all' ? spec.blocks.length : blocks;
+    if (n > spec.blocks.length) {
+      throw new ParamError(
+        names.blocks,
+        `Parameter "${names.blocks}" must be from 0 to ${spec.blocks.length} (backbone ${spec.name} has ${spec.blocks.length} blocks) or "all", got ${n} (number)`,
+      );
+    }
+    return spec.blocks.slice(spec.blocks.length - n).reduce((sum, block) => sum + block.length, 0);
+  }
+  const n = convLayers === 'all' ? convs : convLayers;
+  if (n > convs) {
+    throw new ParamError(
+      names.convLayers,
+      `Parameter "${names.convLayers}" must be from 0 to ${convs} (backbone ${spec.name} has ${convs} conv layers) or "all", got ${n} (number)`,
+    );
+  }
+  return n;
+}
+
+export function planFreeze(spec: BackboneSpec, request: FreezeRequest | number | 'all'): FreezePlan {
+  const req = typeof request === 'object' ? request : { convLayers: request, blocks: 0 };
+  const convs = convLayerNames(spec);
+  const n = trainableCount(spec, req);
   return { trainableConv: convs.slice(convs.length - n), frozenConv: convs.slice(0, convs.length - n) };
 }
 

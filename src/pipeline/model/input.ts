@@ -3,6 +3,7 @@
  * resize → preprocess. Only the batch is ever in float, so upsampled datasets never exist in full.
  */
 import * as tf from '@tensorflow/tfjs';
+import { augmentBatch, type AugmentOptions } from '../data/augment.js';
 import type { ImageSet } from '../data/types.js';
 import type { Preprocessing } from './backbones.js';
 
@@ -36,11 +37,13 @@ export function preprocess(x: tf.Tensor4D, preprocessing: Preprocessing): tf.Ten
   });
 }
 
-export function imageBatch(set: ImageSet, indices: ArrayLike<number>, spec: InputSpec): tf.Tensor4D {
+/** The batch as the backbone's input; `augment` (training only) flips/crops before resizing. */
+export function imageBatch(set: ImageSet, indices: ArrayLike<number>, spec: InputSpec, augment?: AugmentOptions): tf.Tensor4D {
   const pixels = gatherPixels(set, indices);
   return tf.tidy(() => {
     let x: tf.Tensor4D = tf.tensor4d(pixels, [indices.length, set.height, set.width, set.channels]);
     if (set.channels === 1) x = tf.tile(x, [1, 1, 1, 3]);
+    if (augment !== undefined && augment.ops.length > 0) x = augmentBatch(x, augment);
     if (set.height !== spec.inputSize || set.width !== spec.inputSize) {
       // half-pixel centres, as TF2's tf.image.resize does
       x = tf.image.resizeBilinear(x, [spec.inputSize, spec.inputSize], false, true);

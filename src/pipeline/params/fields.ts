@@ -116,3 +116,20 @@ export function text(fallback: string, expected: string) {
     expected,
   );
 }
+
+export const AUGMENTATIONS = ['flip', 'crop'] as const;
+export type Augmentation = (typeof AUGMENTATIONS)[number];
+
+/** `none`, or a comma-separated set of augmentations (`flip`, `crop`, `flip,crop`). */
+export function augmentations() {
+  return described(
+    z.string().trim().optional().transform((text, ctx): readonly Augmentation[] => {
+      if (text === undefined || text.toLowerCase() === 'none' || text === '') return [];
+      const words = text.toLowerCase().split(',').map((w) => w.trim());
+      const known = words.filter((w): w is Augmentation => (AUGMENTATIONS as readonly string[]).includes(w));
+      if (known.length !== words.length) ctx.addIssue({ code: 'custom', message: 'unknown augmentation' });
+      return AUGMENTATIONS.filter((a) => known.includes(a));
+    }),
+    `"none" or a comma-separated list of ${AUGMENTATIONS.map((a) => `"${a}"`).join(', ')}`,
+  );
+}

@@ -4,11 +4,11 @@
  */
 import { z } from 'zod';
 import { BACKBONE_NAMES } from '../model/backbones.js';
-import { flag, float, int, intOrAll, oneOf, optionalText, text } from './fields.js';
+import { augmentations, flag, float, int, intOrAll, oneOf, optionalText, text } from './fields.js';
 
 export const trainParamsSchema = z.strictObject({
   // What to learn from.
-  dataset: text('cifar10', 'a dataset name (cifar10, mnist, fashion-mnist)'),
+  dataset: text('cifar10', 'a dataset name (cifar10, mnist, fashion-mnist) or folder:PATH (a folder of class subfolders of images)'),
   data_dir: optionalText('a directory holding the dataset files'),
   classes: optionalText('a class subset such as "0-4", "5,6,7" or "cat,dog"'),
   samples_per_class: intOrAll(1, 1_000_000, 300),
@@ -18,6 +18,7 @@ export const trainParamsSchema = z.strictObject({
   weights: text('imagenet', '"imagenet", "none", a Keras .h5 weights file, or a transferkit model directory'),
   input_size: int(0, 1024, 0),
   retrained_conv_layers: intOrAll(0, 1000, 0),
+  retrained_blocks: intOrAll(0, 100, 0),
   dense_units: int(1, 65_536, 256),
   dropout: float(0, 0.95, 0.5),
   // Training.
@@ -27,8 +28,21 @@ export const trainParamsSchema = z.strictObject({
   learning_rate: float(0, 10, 0.001, true),
   batch_size: int(1, 65_536, 32),
   seed: int(0, 2_147_483_647, 42),
+  augment: augmentations(),
+  // Stage 2 (feature extraction, then fine-tuning): unfreeze more layers at a smaller learning rate.
+  fine_tune_conv_layers: intOrAll(0, 1000, 0),
+  fine_tune_blocks: intOrAll(0, 100, 0),
+  fine_tune_lr_factor: float(0, 1, 0.1, true),
+  fine_tune_epochs: int(0, 100_000, 0),
+  // Stage 0 (train on some classes, transfer to others): a source model on `source_classes` first.
+  source_classes: optionalText('a class subset such as "0-4" to train the source model on'),
+  source_samples_per_class: intOrAll(1, 1_000_000, 'all'),
+  source_epochs: int(1, 100_000, 3),
+  // Baselines and goals.
+  compare_scratch: flag(false),
+  goal_accuracy: float(0, 1, 0),
   // Speed.
-  activation_cache: oneOf(['auto', 'off'] as const, 'auto'),
+  activation_cache: oneOf(['auto', 'on', 'off'] as const, 'auto'),
   cache_dtype: oneOf(['float16', 'float32'] as const, 'float16'),
   // Where things go.
   output_dir: optionalText('a directory for the model and reports'),

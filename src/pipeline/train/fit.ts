@@ -4,14 +4,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { TrainingError } from '../../errors.js';
-import { epochOrder } from '../data/sample.js';
+import { deriveSeed, epochOrder } from '../data/sample.js';
 import { evaluate } from '../evaluate.js';
 import { BestWeights } from './early-stop.js';
 import { batchRanges, type BatchSource } from './source.js';
 
 export interface EpochMetrics {
-  /** 0-based, used as the MLflow step. */
+  /** 0-based, used as the MLflow step; continues across stages. */
   readonly epoch: number;
+  /** 1 = the run's first training stage, 2 = fine-tuning after feature extraction. */
+  readonly stage: number;
   readonly loss: number;
   readonly accuracy: number;
   readonly val_loss: number;
@@ -25,6 +27,9 @@ export interface FitOptions {
   readonly numClasses: number;
   readonly batchSize: number;
   readonly maxEpochs: number;
+  /** Global index of this fit's first epoch (a later stage continues the run's epoch count). */
+  readonly firstEpoch?: number;
+  readonly stage?: number;
   /** Patience in epochs on validation loss, or undefined for no early stopping. */
   readonly patience: number | undefined;
   readonly seed: number;
@@ -46,13 +51,15 @@ async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number) {
   const order = epochOrder(o.train.count, o.seed, epoch);
   let lossSum = 0;
   let accSum = 0;
+  const epochSeed = deriveSeed(o.seed, 0x20000 + epoch);
+  let batchNo = 0;
   for (const [start, end] of batchRanges(order.length, o.batchSize)) {
     // tfjs-node's ops resolve as microtasks: without this, signals, timers and the tracking
     // layer's background requests would wait for the whole run.
     await yieldToEventLoop();
     o.signal?.throwIfAborted();
     const indices = order.subarray(start, end);
-    const x = o.train.batch(indices);
+    const x = o.train.batch(indices, deriveSeed(epochSeed, batchNo++));
     const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(indices, (i) => o.train.labels[i] ?? 0), 'int32'), o.numClasses));
     try {
       const out = await model.trainOnBatch(x, y);
@@ -75,12 +82,14 @@ export async function fit(model: tf.LayersModel, o: FitOptions): Promise<FitResu
   const best = o.patience === undefined ? undefined : new BestWeights(model, o.patience);
   let stoppedEarly = false;
   try {
-    for (let epoch = 0; epoch < o.maxEpochs; epoch++) {
+    const first = o.firstEpoch ?? 0;
+    for (let epoch = first; epoch < first + o.maxEpochs; epoch++) {
       const started = o.now();
       const trained = await trainEpoch(model, o, epoch);
       const val = await evaluate(model, o.validation, o.numClasses, Math.max(o.batchSize, 256));
       const metrics: EpochMetrics = {
         epoch,
+        stage: o.stage ?? 1,
         loss: trained.loss,
         accuracy: trained.accuracy,
         val_loss: val.loss,
@@ -95,7 +104,7 @@ export async function fit(model: tf.LayersModel, o: FitOptions): Promise<FitResu
       }
     }
     best?.restore();
-    return { epochs, bestEpoch: best?.bestEpoch ?? epochs.length - 1, stoppedEarly };
+    return { epochs, bestEpoch: best?.bestEpoch ?? first + epochs.length - 1, stoppedEarly };
   } finally {
     best?.dispose();
   }

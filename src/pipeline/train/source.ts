@@ -6,20 +6,47 @@ import * as tf from '@tensorflow/tfjs';
 import type { FeatureStore } from '../cache/store.js';
 import type { ImageSet } from '../data/types.js';
 import { imageBatch, type InputSpec } from '../model/input.js';
+import type { Augmentation } from '../params/fields.js';
 
 export interface BatchSource {
   readonly count: number;
   /** Class index per example, 0..numClasses-1. */
   readonly labels: Int32Array;
-  /** A new tensor the caller disposes. */
-  batch(indices: ArrayLike<number>): tf.Tensor;
+  /**
+   * A new tensor the caller disposes. `batchSeed` (given by the trainer per epoch and batch) drives
+   * augmentation; sources without augmentation ignore it.
+   */
+  batch(indices: ArrayLike<number>, batchSeed?: number): tf.Tensor;
 }
 
-export function imageSource(set: ImageSet, spec: InputSpec): BatchSource {
+export function imageSource(set: ImageSet, spec: InputSpec, augment: readonly Augmentation[] = []): BatchSource {
   return {
     count: set.count,
     labels: set.labels,
-    batch: (indices) => imageBatch(set, indices, spec),
+    batch: (indices, batchSeed) =>
+      imageBatch(set, indices, spec, augment.length > 0 && batchSeed !== undefined ? { ops: augment, seed: batchSeed } : undefined),
+  };
+}
+
+/**
+ * Augmented images through the frozen prefix: what the trainable suffix sees when the inputs change
+ * every epoch and so cannot be cached. The same computation as the whole model on those images.
+ */
+export function prefixSource(set: ImageSet, spec: InputSpec, augment: readonly Augmentation[], prefix: tf.LayersModel): BatchSource {
+  const images = imageSource(set, spec, augment);
+  return {
+    count: set.count,
+    labels: set.labels,
+    batch: (indices, batchSeed) => {
+      const x = images.batch(indices, batchSeed);
+      try {
+        const y = prefix.predict(x, { batchSize: indices.length });
+        if (Array.isArray(y)) throw new Error('frozen prefix returned several outputs');
+        return y;
+      } finally {
+        x.dispose();
+      }
+    },
   };
 }
 

@@ -15,6 +15,8 @@ import type { ImageSet } from '../../../src/pipeline/data/types.js';
 import type { BackboneSpec } from '../../../src/pipeline/model/backbones.js';
 import { buildClassifier } from '../../../src/pipeline/model/build.js';
 import { applyFreeze, planFreeze } from '../../../src/pipeline/model/freeze.js';
+import { modelFlops } from '../../../src/pipeline/cache/cost.js';
+import { splitAtFreeze } from '../../../src/pipeline/cache/split.js';
 import { fit } from '../../../src/pipeline/train/fit.js';
 import { trainingInputs, type CacheSettings } from '../../../src/pipeline/train/inputs.js';
 import { imageSource } from '../../../src/pipeline/train/source.js';
@@ -54,7 +56,7 @@ describe('activation cache', () => {
   const warnings: string[] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
   const settings = (over: Partial<CacheSettings> = {}): CacheSettings => ({
-    mode: 'auto', dtype: 'float32', cacheRoot: root, memoryBudgetBytes: 2 ** 30, maxDiskBytes: 2 ** 30, batchSize: 16, logger, now: Date.now, ...over,
+    mode: 'on', dtype: 'float32', cacheRoot: root, memoryBudgetBytes: 2 ** 30, maxDiskBytes: 2 ** 30, batchSize: 16, logger, now: Date.now, augment: [], ...over,
   });
 
   before(async () => {
@@ -140,10 +142,12 @@ describe('activation cache', () => {
   });
 
   it('is safe when concurrent runs build the same entry', async () => {
+    warnings.length = 0;
     const dir = await mkdtemp(join(tmpdir(), 'transferkit-cache-race-'));
     const a = build(0);
     const results = await Promise.all([1, 2, 3].map(() => trainingInputs(a.model, a.plan, sets, input, settings({ cacheRoot: dir }))));
-    assert.ok(results.every((r) => ['miss', 'hit'].includes(r.cacheTags['transferkit.activation_cache'] ?? '')));
+    const statuses = results.map((r) => r.cacheTags['transferkit.activation_cache'] ?? '');
+    assert.ok(statuses.every((s) => ['miss', 'hit', 'partial hit'].includes(s)), `statuses ${statuses.join(', ')}; warnings ${warnings.join('')}`);
     const files = await readdir(join(dir, 'activations'));
     assert.deepEqual(files.filter((f) => !f.endsWith('.tkc')), [], 'no temp files left');
     assert.equal(files.length, 3, 'one file per set');
@@ -151,5 +155,20 @@ describe('activation cache', () => {
     assert.equal(hit.cacheTags['transferkit.activation_cache'], 'hit');
     a.model.dispose();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('auto skips a prefix cheaper to recompute than to cache, and says so; on caches it anyway', async () => {
+    const m = build(0);
+    const split = splitAtFreeze(m.model, m.plan);
+    assert.ok(split);
+    // block1: 12·12·6·(3·9)·2 + 12·12·6·(6·9)·2; block2 at 6×6: 6·6·8·(6·9)·2 + 6·6·8·(8·9)·2
+    assert.equal(modelFlops(split.prefix), 12 * 12 * 6 * 27 * 2 + 12 * 12 * 6 * 54 * 2 + 6 * 6 * 8 * 54 * 2 + 6 * 6 * 8 * 72 * 2);
+    const auto = await trainingInputs(m.model, m.plan, sets, input, settings({ mode: 'auto' }));
+    assert.match(auto.cacheTags['transferkit.activation_cache'] ?? '', /^off \(auto: the frozen prefix costs 0\.\d MFLOP per image/);
+    assert.equal(auto.model, m.model, 'the whole model trains on images');
+    const on = await trainingInputs(m.model, m.plan, sets, input, settings({ mode: 'on' }));
+    assert.notEqual(on.model, m.model);
+    on.dispose();
+    m.model.dispose();
   });
 });

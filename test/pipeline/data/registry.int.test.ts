@@ -227,6 +227,6 @@ describe('dataset names', () => {
       return true;
     });
     await assert.rejects(loadDataset({ name: 'folder:/x', fetch: noNetwork, logger: logger() }),
-      (e: unknown) => e instanceof ParamError && /folder:PATH datasets are not supported yet/.test(e.message));
+      (e: unknown) => e instanceof DataError && /folder:\/x: an image folder needs the size to resize its images to/.test(e.message));
   });
 });

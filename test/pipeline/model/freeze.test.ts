@@ -36,3 +36,21 @@ describe('planFreeze', () => {
     );
   });
 });
+
+describe('planFreeze by block', () => {
+  it('trains the conv layers of the last N blocks (VGG19: the last block has four)', () => {
+    assert.deepEqual(planFreeze(BACKBONES.vgg19, { convLayers: 0, blocks: 1 }).trainableConv, ['block5_conv1', 'block5_conv2', 'block5_conv3', 'block5_conv4']);
+    assert.equal(planFreeze(BACKBONES.vgg16, { convLayers: 0, blocks: 2 }).trainableConv.length, 6);
+    assert.equal(planFreeze(BACKBONES.vgg16, { convLayers: 0, blocks: 'all' }).frozenConv.length, 0);
+  });
+  it('rejects a block count out of range and both counts at once, naming the parameters', () => {
+    assert.throws(
+      () => planFreeze(BACKBONES.vgg19, { convLayers: 0, blocks: 6 }),
+      (e: unknown) => e instanceof ParamError && e.param === 'retrained_blocks' && /from 0 to 5 \(backbone vgg19 has 5 blocks\).*got 6/.test(e.message),
+    );
+    assert.throws(
+      () => planFreeze(BACKBONES.vgg16, { convLayers: 2, blocks: 1, names: { convLayers: 'fine_tune_conv_layers', blocks: 'fine_tune_blocks' } }),
+      (e: unknown) => e instanceof ParamError && e.param === 'fine_tune_blocks' && /"fine_tune_conv_layers" \(2\) and "fine_tune_blocks" \(1\)/.test(e.message),
+    );
+  });
+});

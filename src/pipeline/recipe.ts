@@ -1,0 +1,55 @@
+/**
+ * From parameters to the run's recipe, checked before any work starts: the target model's stages
+ * (stage 1: train what `retrained_conv_layers`/`retrained_blocks` leave trainable; stage 2 when
+ * `fine_tune_conv_layers`/`fine_tune_blocks` ask for more, at `fine_tune_lr_factor` × the learning
+ * rate), whether a source model is trained first (`source_classes`), and the from-scratch baseline.
+ */
+import { ParamError } from '../errors.js';
+import type { BackboneSpec } from './model/backbones.js';
+import { planFreeze, type FreezePlan } from './model/freeze.js';
+import type { TrainParams } from './params/train.js';
+import type { StageSpec } from './train/stages.js';
+
+export interface Recipe {
+  readonly stages: readonly StageSpec[];
+  /** Stage 0: the source model trains every layer on these classes first, then becomes the base. */
+  readonly source?: { readonly classes: string; readonly stages: readonly StageSpec[] };
+  /** The same architecture from random weights, every layer trained, on the same target labels. */
+  readonly scratch?: { readonly stages: readonly StageSpec[] };
+}
+
+const everything = (spec: BackboneSpec): FreezePlan => planFreeze(spec, 'all');
+
+export function planRecipe(params: TrainParams, spec: BackboneSpec): Recipe {
+  const first = planFreeze(spec, { convLayers: params.retrained_conv_layers, blocks: params.retrained_blocks });
+  const stages: StageSpec[] = [{ plan: first, learningRate: params.learning_rate, maxEpochs: params.max_epochs }];
+  if (params.fine_tune_conv_layers !== 0 || params.fine_tune_blocks !== 0) {
+    const second = planFreeze(spec, {
+      convLayers: params.fine_tune_conv_layers,
+      blocks: params.fine_tune_blocks,
+      names: { convLayers: 'fine_tune_conv_layers', blocks: 'fine_tune_blocks' },
+    });
+    if (second.trainableConv.length <= first.trainableConv.length) {
+      const name = params.fine_tune_blocks !== 0 ? 'fine_tune_blocks' : 'fine_tune_conv_layers';
+      const given = params.fine_tune_blocks !== 0 ? params.fine_tune_blocks : params.fine_tune_conv_layers;
+      throw new ParamError(
+        name,
+        `Parameter "${name}" must unfreeze more conv layers than stage 1 trains (${first.trainableConv.length}), got ${String(given)}, ` +
+          `which trains ${second.trainableConv.length}; fine-tuning continues from stage 1 with more layers trainable`,
+      );
+    }
+    stages.push({
+      plan: second,
+      learningRate: params.learning_rate * params.fine_tune_lr_factor,
+      maxEpochs: params.fine_tune_epochs === 0 ? params.max_epochs : params.fine_tune_epochs,
+    });
+  }
+  const all: StageSpec = { plan: everything(spec), learningRate: params.learning_rate, maxEpochs: params.max_epochs };
+  return {
+    stages,
+    ...(params.source_classes === undefined
+      ? {}
+      : { source: { classes: params.source_classes, stages: [{ ...all, maxEpochs: params.source_epochs }] } }),
+    ...(params.compare_scratch ? { scratch: { stages: [all] } } : {}),
+  };
+}

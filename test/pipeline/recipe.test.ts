@@ -1,0 +1,64 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ParamError } from '../../src/errors.js';
+import { BACKBONES } from '../../src/pipeline/model/backbones.js';
+import { parseParams } from '../../src/pipeline/params/parse.js';
+import { trainParamsSchema } from '../../src/pipeline/params/train.js';
+import { planRecipe } from '../../src/pipeline/recipe.js';
+
+const params = (raw: Record<string, string>) => parseParams(trainParamsSchema, raw);
+
+describe('planRecipe', () => {
+  it('is one stage by default: the head on the frozen base', () => {
+    const r = planRecipe(params({}), BACKBONES.vgg16);
+    assert.equal(r.stages.length, 1);
+    assert.deepEqual(r.stages[0]?.plan.trainableConv, []);
+    assert.equal(r.source, undefined);
+    assert.equal(r.scratch, undefined);
+  });
+
+  it('adds a fine-tuning stage at a 10× smaller learning rate, for max_epochs unless given', () => {
+    const r = planRecipe(params({ fine_tune_blocks: '1', learning_rate: '0.002', max_epochs: '7' }), BACKBONES.vgg16);
+    assert.equal(r.stages.length, 2);
+    assert.deepEqual(r.stages[1]?.plan.trainableConv, ['block5_conv1', 'block5_conv2', 'block5_conv3']);
+    assert.ok(Math.abs((r.stages[1]?.learningRate ?? 0) - 0.0002) < 1e-12);
+    assert.equal(r.stages[1]?.maxEpochs, 7);
+    const custom = planRecipe(params({ fine_tune_conv_layers: '2', fine_tune_lr_factor: '0.5', fine_tune_epochs: '3' }), BACKBONES.vgg16);
+    assert.equal(custom.stages[1]?.learningRate, 0.0005);
+    assert.equal(custom.stages[1]?.maxEpochs, 3);
+  });
+
+  it('refuses a fine-tuning stage that unfreezes nothing new', () => {
+    assert.throws(
+      () => planRecipe(params({ retrained_conv_layers: '3', fine_tune_conv_layers: '2' }), BACKBONES.vgg16),
+      (e: unknown) => e instanceof ParamError && e.param === 'fine_tune_conv_layers' && /more conv layers than stage 1 trains \(3\), got 2/.test(e.message),
+    );
+    assert.throws(
+      () => planRecipe(params({ fine_tune_blocks: '9' }), BACKBONES.vgg16),
+      (e: unknown) => e instanceof ParamError && e.param === 'fine_tune_blocks',
+    );
+  });
+
+  it('trains a source model on source_classes (every layer) and a from-scratch baseline when asked', () => {
+    const r = planRecipe(params({ source_classes: '0-4', source_epochs: '2', compare_scratch: '1', max_epochs: '9' }), BACKBONES['small-cnn']);
+    assert.equal(r.source?.classes, '0-4');
+    assert.equal(r.source?.stages[0]?.maxEpochs, 2);
+    assert.equal(r.source?.stages[0]?.plan.frozenConv.length, 0);
+    assert.equal(r.scratch?.stages[0]?.maxEpochs, 9);
+    assert.equal(r.scratch?.stages[0]?.plan.frozenConv.length, 0);
+  });
+});
+
+describe('augment parameter', () => {
+  it('accepts none, flip, crop and both, in any order', () => {
+    assert.deepEqual(params({}).augment, []);
+    assert.deepEqual(params({ augment: 'none' }).augment, []);
+    assert.deepEqual(params({ augment: 'crop, FLIP' }).augment, ['flip', 'crop']);
+  });
+  it('names an unknown augmentation', () => {
+    assert.throws(
+      () => params({ augment: 'flip,rotate' }),
+      (e: unknown) => e instanceof ParamError && e.param === 'augment' && /"none" or a comma-separated list of "flip", "crop", got "flip,rotate" \(string\)/.test(e.message),
+    );
+  });
+});
