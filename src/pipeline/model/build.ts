@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackboneSpec } from './backbones.js';
+import { StepDropout } from './dropout.js';
 
 export interface HeadOptions {
   readonly numClasses: number;
@@ -44,7 +45,7 @@ export function headLayers(options: HeadOptions): tf.layers.Layer[] {
       activation: 'relu',
       kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed + 1001 }),
     }),
-    tf.layers.dropout({ name: 'dropout', rate: options.dropout, seed: options.seed + 1002 }),
+    new StepDropout({ name: 'dropout', rate: options.dropout, seed: options.seed + 1002 }),
     tf.layers.dense({
       name: 'predictions',
       units: options.numClasses,

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { TrainingError } from '../../errors.js';
 import { deriveSeed, epochOrder } from '../data/sample.js';
 import { evaluate } from '../evaluate.js';
+import { setDropoutStep } from '../model/dropout.js';
 import { BestWeights } from './early-stop.js';
 import { batchRanges, type BatchSource } from './source.js';
 
@@ -59,7 +60,9 @@ async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number) {
     await yieldToEventLoop();
     o.signal?.throwIfAborted();
     const indices = order.subarray(start, end);
-    const x = o.train.batch(indices, deriveSeed(epochSeed, batchNo++));
+    const batchSeed = deriveSeed(epochSeed, batchNo++);
+    setDropoutStep(model, batchSeed);
+    const x = o.train.batch(indices, batchSeed);
     const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(indices, (i) => o.train.labels[i] ?? 0), 'int32'), o.numClasses));
     try {
       const out = await model.trainOnBatch(x, y);
