@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `transferkit` command. Thin: wires process globals into the commands and exits. */
 import { createLogger } from '../log.js';
+import { recommendCommand } from './recommend.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
 
@@ -9,10 +10,12 @@ const USAGE = `usage: transferkit <command> [--param value ...]
 commands:
   train   transfer a pretrained backbone to a dataset (the MLproject's main entry point)
   sweep   run train over a grid of parameters, one nested MLflow run per point (entry point sweep)
+  recommend  measure label budget and domain similarity, advise retrained_conv_layers/weights (entry point recommend)
 
 Parameters use the seed's names, e.g.:
   transferkit train --dataset cifar10 --samples_per_class 300 --retrained_conv_layers 2 --max_epochs 20
   transferkit sweep --grid "retrained_conv_layers=0,1,2;samples_per_class=30,100" --max_epochs 5
+  transferkit recommend --dataset fashion-mnist --classes 5-9 --samples_per_class 100 --backbone small-cnn --weights out/source/model
 See README.md for every parameter.`;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -44,8 +47,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return trainCommand(rest, deps);
     case 'sweep':
       return sweepCommand(rest, deps);
+    case 'recommend':
+      return recommendCommand(rest, deps);
     default:
-      process.stderr.write(`transferkit: unknown command "${command}"; expected one of: train, sweep\n${USAGE}\n`);
+      process.stderr.write(`transferkit: unknown command "${command}"; expected one of: train, sweep, recommend\n${USAGE}\n`);
       return 2;
   }
 }

@@ -6,12 +6,17 @@ import { join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
 import { transferkitCacheDir } from '../pipeline/cache-dirs.js';
 import { mergeEvents, type PipelineEvents } from '../pipeline/events.js';
+import { ParamError } from '../errors.js';
+import { faultHooks } from '../faults.js';
+import { MlflowApiError } from '../mlflow/errors.js';
+import { CheckpointStore } from '../pipeline/checkpoint/store.js';
 import { parseParams } from '../pipeline/params/parse.js';
 import { trainParamsSchema, type TrainParams } from '../pipeline/params/train.js';
 import { runTraining } from '../pipeline/run.js';
 import { parseFlags } from './args.js';
 import { endWithFailure } from './end-with-failure.js';
 import { progressLine } from './progress.js';
+import { checkpointDirFor, pointLauncherRun, resumeTarget } from './resume.js';
 import { paramsAsGiven } from '../tracking/run-params.js';
 import { completeRun, trackingEvents } from '../tracking/run-tracking.js';
 import { TrackingSession } from '../tracking/session.js';
@@ -45,6 +50,7 @@ export function outputDirFor(params: Pick<TrainParams, 'output_dir'>, deps: Pick
 export function consoleEvents(deps: Pick<EntryDeps, 'stdout' | 'logger'>): PipelineEvents {
   return {
     epoch: (m, context) => {
+      if (context.replayed === true) return;
       deps.logger.info({ ...m, phase: context.phase }, 'epoch');
       if (deps.stdout.isTTY === true) deps.stdout.write(`${progressLine(m, context)}\n`);
     },
@@ -61,6 +67,22 @@ export function waitMs(env: EntryDeps['env']): number {
   return (Number.isFinite(seconds) && seconds >= 0 ? seconds : 120) * 1000;
 }
 
+/** Opens the run to log into: a resumed one by id (named in the error when it does not exist), else as usual. */
+async function openSession(deps: EntryDeps, params: Record<string, string>, runId: string | undefined): Promise<TrackingSession> {
+  const session = await TrackingSession.open({ ...deps, sleep }, { params, ...(runId === undefined ? {} : { runId }) }).catch((error: unknown) => {
+    if (runId !== undefined && error instanceof MlflowApiError && error.status === 404) {
+      throw new ParamError('resume', `Parameter "resume" names the MLflow run ${runId}, which the tracking server does not have; expected the id of an earlier run`, { cause: error });
+    }
+    throw error;
+  });
+  if (runId !== undefined) {
+    await pointLauncherRun(session, deps.env);
+    session.queue({ tags: { 'transferkit.resumed': 'true' } });
+    deps.logger.info({ run_id: runId }, 'continuing an earlier MLflow run');
+  }
+  return session;
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function trainCommand(argv: readonly string[], deps: EntryDeps): Promise<number> {
@@ -69,12 +91,23 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
   const timing = { waitMs: waitMs(deps.env), now: deps.now };
   try {
     const raw = parseFlags(argv);
+    // Parse first (a resumed run decides which MLflow run to open); a bad value still ends a run FAILED.
+    let params: TrainParams | undefined;
+    let invalid: unknown;
+    try {
+      params = parseParams(trainParamsSchema, raw);
+    } catch (error) {
+      invalid = error;
+    }
+    const target = params === undefined ? undefined : await resumeTarget(params, deps.cwd, deps.logger);
     if (trackingEnabled(deps.env)) {
       const defaults = parseParams(trainParamsSchema, {});
-      session = await TrackingSession.open({ ...deps, sleep }, { params: paramsAsGiven(raw, defaults) });
+      session = await openSession(deps, paramsAsGiven(raw, defaults), target?.runId);
     }
-    const params = parseParams(trainParamsSchema, raw);
-    outputDir = outputDirFor(params, deps, session?.runId);
+    if (params === undefined) throw invalid;
+    outputDir = outputDirFor(params, deps, session?.runId ?? target?.runId);
+    const checkpointDir = checkpointDirFor(params, deps.cwd, outputDir);
+    const faults = faultHooks(deps.env);
     const result = await runTraining(params, {
       logger: deps.logger,
       env: deps.env,
@@ -83,10 +116,15 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
       cwd: deps.cwd,
       cacheDir: params.cache_dir === undefined ? transferkitCacheDir(deps.env) : resolve(deps.cwd, params.cache_dir),
       outputDir,
+      checkpointDir,
+      faults,
       events: mergeEvents(consoleEvents(deps), session === undefined ? undefined : trackingEvents(session)),
+      ...(session === undefined ? {} : { runId: session.runId }),
       ...(deps.signal === undefined ? {} : { signal: deps.signal }),
     });
-    if (session !== undefined) await completeRun(session, result, timing);
+    if (session !== undefined) await completeRun(session, result, { ...timing, resumed: result.resumed === true, ...(faults.beforeUpload === undefined ? {} : { beforeUpload: faults.beforeUpload }) });
+    // the run is complete and recorded: its checkpoints have served their purpose
+    await new CheckpointStore(checkpointDir, deps.logger).clear();
     deps.stdout.write(
       `test accuracy ${(result.test.accuracy * 100).toFixed(2)}% (loss ${result.test.loss.toFixed(4)}) on ${result.test.count} images; ` +
         `model in ${result.modelDir}${session === undefined ? '' : `; MLflow run ${session.runId} at ${session.url}`}\n`,

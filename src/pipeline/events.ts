@@ -29,6 +29,8 @@ export interface RunFinished {
   readonly metrics: Readonly<Record<string, number>>;
   /** The source model of a source→target recipe, when one was trained. */
   readonly sourceModelDir?: string;
+  /** True when this process continued from a checkpoint. */
+  readonly resumed?: boolean;
 }
 
 /**
@@ -41,6 +43,8 @@ export interface EpochContext {
   readonly phase: Phase;
   /** The last epoch number this phase can reach (1-based), for progress display. */
   readonly maxEpochs: number;
+  /** Sent again from a checkpoint by a resumed run (already shown; tracking deduplicates). */
+  readonly replayed?: boolean;
 }
 
 export interface PipelineEvents {

@@ -15,7 +15,11 @@ import type { ModelMeta } from './export/meta.js';
 import { writeEvaluationReports } from './export/reports.js';
 import { getBackbone } from './model/backbones.js';
 import { buildClassifier } from './model/build.js';
-import { loadBaseWeights, resolveWeights, type WeightsSource } from './model/weights.js';
+import { loadBaseWeights, resolveWeights, weightsFingerprint, type WeightsSource } from './model/weights.js';
+import { CheckpointError, RunCheckpoints } from './checkpoint/run-checkpoints.js';
+import { CheckpointStore } from './checkpoint/store.js';
+import type { FaultHooks } from '../faults.js';
+import { ensureWritable } from './writable.js';
 import { checkTrainParams } from './params/check.js';
 import type { TrainParams } from './params/train.js';
 import { prepareData, type PreparedData } from './prepare-data.js';
@@ -23,7 +27,9 @@ import { folderTags } from './data/folder.js';
 import { planRecipe } from './recipe.js';
 import { finalMetrics, finalTags } from './run-summary.js';
 import type { CacheSettings } from './train/inputs.js';
+import type { EpochMetrics } from './train/fit.js';
 import { trainPhase, type PhaseResult, type StageSpec } from './train/stages.js';
+import { runAdaptation, usesAdaptation } from './adapt/index.js';
 
 export interface RunDeps {
   readonly logger: Logger;
@@ -35,6 +41,19 @@ export interface RunDeps {
   readonly outputDir: string;
   readonly events?: PipelineEvents;
   readonly signal?: AbortSignal;
+  /** The MLflow run this job logs into, recorded in checkpoints (absent without tracking). */
+  readonly runId?: string;
+  /** Where checkpoints go (default `<outputDir>/checkpoints`). */
+  readonly checkpointDir?: string;
+  /** Fault injection (src/faults.ts): hooks before batches and checkpoint writes. */
+  readonly faults?: FaultHooks;
+}
+
+/** Parameters that do not change what is computed, so a resumed run may differ in them. */
+const NOT_FINGERPRINTED = new Set(['output_dir', 'cache_dir', 'checkpoint_dir', 'resume']);
+
+function fingerprintParams(params: TrainParams): Record<string, string> {
+  return Object.fromEntries(Object.entries(params).filter(([k]) => !NOT_FINGERPRINTED.has(k)).map(([k, v]) => [k, JSON.stringify(v ?? null)]));
 }
 
 function envNumber(env: RunDeps['env'], name: string, fallback: number): number {
@@ -48,6 +67,7 @@ interface PhaseRun {
 }
 
 export async function runTraining(params: TrainParams, deps: RunDeps): Promise<RunFinished> {
+  if (usesAdaptation(params)) return runAdaptation(params, deps); // a target domain: adapt/run-adapt.ts
   const t0 = deps.now();
   const { logger, events } = deps;
   const backend = await initBackend(params.backend);
@@ -84,8 +104,20 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
     created_by: `transferkit ${VERSION}`,
   });
 
+  await ensureWritable(deps.outputDir, 'output_dir');
+  if (deps.checkpointDir !== undefined) await ensureWritable(deps.checkpointDir, 'checkpoint_dir');
+  const checkpoints = await RunCheckpoints.open({
+    store: new CheckpointStore(deps.checkpointDir ?? join(deps.outputDir, 'checkpoints'), logger, deps.faults?.beforeCheckpointWrite),
+    fingerprint: { version: VERSION, params: fingerprintParams(params), data: data.dataset.fingerprint, weights: await weightsFingerprint(weights) },
+    runId: deps.runId,
+    now: deps.now,
+    logger,
+    policy: params.resume === 'never' ? 'never' : 'auto',
+  });
+
   /** Builds a classifier on `w`, trains it through `stages`, then hands it to `keep` before disposal. */
   const runPhase = async (phase: Phase, d: PreparedData, w: WeightsSource, stages: readonly StageSpec[], keep?: (model: tf.LayersModel, fingerprint: string) => Promise<void>): Promise<PhaseRun> => {
+    const resume = checkpoints.resumeFor(phase);
     const model = buildClassifier(spec, inputSize, { numClasses: d.classIds.length, denseUnits: params.dense_units, dropout: params.dropout, seed: params.seed });
     try {
       const weightsFingerprint = await loadBaseWeights(model, spec, w);
@@ -102,6 +134,9 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
         seed: params.seed,
         now: deps.now,
         onEpoch: (m, context) => events?.epoch?.(m, context),
+        onProgress: checkpoints.progress(phase),
+        ...(deps.faults?.beforeBatch === undefined ? {} : { beforeBatch: deps.faults.beforeBatch }),
+        ...(resume === undefined ? {} : { resume }),
         ...(deps.signal === undefined ? {} : { signal: deps.signal }),
       });
       logger.info({ phase, test_loss: result.test.loss, test_accuracy: result.test.accuracy, best_epoch: result.bestEpoch, seconds: result.seconds }, 'evaluated on the test set');
@@ -132,18 +167,32 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
     },
   });
 
+  await replayCheckpoint(checkpoints, events);
+  /** A phase a checkpoint says is finished: its result, its exported model folder checked. */
+  const finishedPhase = async (phase: 'source' | 'target', dir: string): Promise<PhaseRun | undefined> => {
+    const result = checkpoints.completed(phase);
+    if (result === undefined) return undefined;
+    const source = await resolveWeights(dir, spec, deps).catch((error: unknown) => {
+      throw new CheckpointError(`The checkpoint says the ${phase} model finished, but its folder ${dir} cannot be read; resume=never starts over`, { cause: error });
+    });
+    logger.info({ phase, model: dir }, 'phase already finished before the interruption; not trained again');
+    return { result, weightsFingerprint: await weightsFingerprint(source) };
+  };
+
   let source: PhaseRun | undefined;
   const sourceModelDir = join(deps.outputDir, 'source-model');
   if (recipe.source !== undefined && sourceData !== undefined) {
-    source = await runPhase('source', sourceData, weights, recipe.source.stages, async (model, fingerprint) => {
+    source = await finishedPhase('source', sourceModelDir) ?? await runPhase('source', sourceData, weights, recipe.source.stages, async (model, fingerprint) => {
       await exportModelDir(model, sourceModelDir, meta(sourceData, fingerprint));
     });
+    checkpoints.markCompleted('source', source.result);
     weights = await resolveWeights(sourceModelDir, spec, deps);
   }
   const modelDir = join(deps.outputDir, 'model');
-  const target = await runPhase('target', data, weights, recipe.stages, async (model, fingerprint) => {
+  const target = await finishedPhase('target', modelDir) ?? await runPhase('target', data, weights, recipe.stages, async (model, fingerprint) => {
     await exportModelDir(model, modelDir, meta(data, fingerprint));
   });
+  checkpoints.markCompleted('target', target.result);
   const scratch = recipe.scratch === undefined ? undefined : await runPhase('scratch', data, { kind: 'none' }, recipe.scratch.stages);
 
   await writeEvaluationReports(join(deps.outputDir, 'evaluation'), target.result.test, data.classNames);
@@ -160,6 +209,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
     trainSeconds: target.result.trainSeconds,
     totalSeconds: (deps.now() - t0) / 1000,
     metrics: finalMetrics(summary),
+    resumed: checkpoints.resumed !== undefined,
     tags: { 'transferkit.weights_fingerprint': target.weightsFingerprint, ...finalTags(summary) },
     ...(source === undefined ? {} : { sourceModelDir }),
   };
@@ -167,4 +217,15 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
   await writeFileAtomic(join(deps.outputDir, 'metrics.json'), `${JSON.stringify({ epochs: target.result.epochs, phases: epochs, ...finished }, null, 2)}\n`);
   await events?.finished?.(finished);
   return finished;
+}
+
+/** Sends the epochs a checkpoint holds again, so tracking has every point (identical ones are dropped). */
+async function replayCheckpoint(checkpoints: RunCheckpoints, events: PipelineEvents | undefined): Promise<void> {
+  const m = checkpoints.resumed?.manifest;
+  if (m === undefined || events?.epoch === undefined) return;
+  const send = async (phase: Phase, epochs: readonly EpochMetrics[]) => {
+    for (const e of epochs) await events.epoch?.(e, { phase, maxEpochs: 0, replayed: true });
+  };
+  for (const phase of ['source', 'target'] as const) await send(phase, m.completed_phases[phase]?.epochs ?? []);
+  await send(m.phase, [...m.earlier_stages.flatMap((r) => r.epochs), ...m.stage_epochs]);
 }

@@ -30,10 +30,11 @@ export function trackingEvents(session: TrackingSession): PipelineEvents {
       });
     },
     epoch: (m, context) => {
-      const { epoch, stage, ...values } = m;
-      // the run's own model keeps the plain names (and its stage); baselines get a prefix
-      if (context.phase === 'target') session.logMetrics({ ...values, stage }, epoch);
-      else session.logMetrics(Object.fromEntries(Object.entries(values).map(([k, v]) => [`${context.phase}_${k}`, v])), epoch);
+      const { epoch, stage, time, ...values } = m;
+      // the run's own model keeps the plain names (and its stage); baselines get a prefix. The
+      // epoch's own end time is the timestamp, so a resumed run re-sends identical points (deduplicated).
+      if (context.phase === 'target') session.logMetrics({ ...values, stage }, epoch, time);
+      else session.logMetrics(Object.fromEntries(Object.entries(values).map(([k, v]) => [`${context.phase}_${k}`, v])), epoch, time);
     },
   };
 }
@@ -71,6 +72,10 @@ async function drainOrKeep(session: TrackingSession, outputDir: string, waitMs: 
 export interface CompleteOptions {
   readonly waitMs: number;
   readonly now: () => number;
+  /** The run continued from a checkpoint: closing metrics it already has are not logged again. */
+  readonly resumed?: boolean;
+  /** Test hook before the model upload (fault injection, src/faults.ts). */
+  readonly beforeUpload?: () => void;
 }
 
 export async function completeRun(session: TrackingSession, result: RunFinished, options: CompleteOptions): Promise<void> {
@@ -85,7 +90,13 @@ export async function completeRun(session: TrackingSession, result: RunFinished,
   result.classNames.forEach((name, i) => {
     test[`test_class_accuracy/${metricKey(name)}`] = result.test.perClassAccuracy[i] ?? Number.NaN;
   });
-  session.logMetrics({ ...test, ...result.metrics }, 0);
+  const closing: Record<string, number> = { ...test, ...result.metrics };
+  if (options.resumed === true) {
+    // a resumed run may have logged these before it was interrupted: never a second point
+    const have = new Set(((await session.client.getRun(session.runId)).data.metrics ?? []).map((m) => m.key));
+    for (const key of Object.keys(closing)) if (have.has(key)) delete closing[key];
+  }
+  session.logMetrics(closing, 0);
   session.queue({ tags: result.tags });
   const info = mlmodelInfo({
     runId: session.runId,
@@ -99,6 +110,7 @@ export async function completeRun(session: TrackingSession, result: RunFinished,
   await writeFileAtomic(join(result.modelDir, 'MLmodel'), mlmodelYaml(info, session.runId));
   await drainOrKeep(session, result.outputDir, options.waitMs, options.now);
   try {
+    options.beforeUpload?.();
     const artifacts = session.artifacts();
     await artifacts.uploadDirectory(result.modelDir, 'model');
     if (result.sourceModelDir !== undefined) await artifacts.uploadDirectory(result.sourceModelDir, 'source_model');

@@ -27,6 +27,8 @@ export interface TrackingDeps {
 
 export interface OpenOptions {
   readonly runName?: string;
+  /** Log into this existing run (a resumed run) instead of MLFLOW_RUN_ID's or a new one. */
+  readonly runId?: string;
   /** Parameters as given (strings); only keys the run lacks are logged. */
   readonly params: Readonly<Record<string, string>>;
 }
@@ -75,7 +77,7 @@ export class TrackingSession {
     }
     try {
       const client = new MlflowClient({ trackingUri: url, fetch: deps.fetch, env, sleep: deps.sleep, now: deps.now, ...clientTuning(env) });
-      const runId = env['MLFLOW_RUN_ID'];
+      const runId = options.runId ?? env['MLFLOW_RUN_ID'];
       const run =
         runId !== undefined && runId !== ''
           ? await client.getRun(runId)
@@ -117,9 +119,8 @@ export class TrackingSession {
     this.buffer.add({ params, ...(data.tags === undefined ? {} : { tags: data.tags }) });
   }
 
-  /** Queues metric points (timestamps fixed now), sent in the background. */
-  logMetrics(values: Readonly<Record<string, number>>, step: number): void {
-    const timestamp = this.deps.now();
+  /** Queues metric points (timestamps fixed now unless given), sent in the background. */
+  logMetrics(values: Readonly<Record<string, number>>, step: number, timestamp = this.deps.now()): void {
     const metrics: MetricPoint[] = Object.entries(values).map(([key, value]) => ({ key, value, timestamp, step }));
     this.buffer.add({ metrics });
   }

@@ -78,6 +78,19 @@ async function sha256(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** What identifies a weights source's content: `none`, or the sha256 of the weights file. */
+export async function weightsFingerprint(source: WeightsSource): Promise<string> {
+  switch (source.kind) {
+    case 'none':
+      return 'none';
+    case 'imagenet':
+    case 'keras-h5':
+      return `sha256:${await sha256(source.path)}`;
+    case 'transferkit':
+      return `sha256:${await sha256(join(source.dir, 'weights.bin'))}`;
+  }
+}
+
 /** Loads the source's weights into the model's base layers. Returns a fingerprint of what was loaded. */
 export async function loadBaseWeights(model: tf.LayersModel, spec: BackboneSpec, source: WeightsSource): Promise<string> {
   switch (source.kind) {
@@ -87,7 +100,7 @@ export async function loadBaseWeights(model: tf.LayersModel, spec: BackboneSpec,
     case 'keras-h5': {
       const weights = await readKerasWeights(source.path);
       applyKerasWeights(model, weights, { layers: convLayerNames(spec), file: source.path });
-      return `sha256:${await sha256(source.path)}`;
+      return weightsFingerprint(source);
     }
     case 'transferkit': {
       const base = await tf.loadLayersModel(`file://${join(source.dir, 'model.json')}`);
@@ -101,7 +114,7 @@ export async function loadBaseWeights(model: tf.LayersModel, spec: BackboneSpec,
       } finally {
         base.dispose();
       }
-      return `sha256:${await sha256(join(source.dir, 'weights.bin'))}`;
+      return weightsFingerprint(source);
     }
   }
 }

@@ -133,3 +133,17 @@ export function augmentations() {
     `"none" or a comma-separated list of ${AUGMENTATIONS.map((a) => `"${a}"`).join(', ')}`,
   );
 }
+
+/** `auto` (continue a matching checkpoint), `never` (start over), or an MLflow run id to resume. */
+export function resumeSpec() {
+  return described(
+    z.string().trim().optional().transform((text, ctx): string => {
+      if (text === undefined || text === '') return 'auto';
+      const t = text.toLowerCase();
+      if (t === 'auto' || t === 'never' || /^[0-9a-f]{32}$/.test(t)) return t;
+      ctx.addIssue({ code: 'custom', message: 'not a resume value' });
+      return 'auto';
+    }),
+    '"auto", "never", or the 32-character id of the MLflow run to resume',
+  );
+}

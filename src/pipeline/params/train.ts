@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { BACKBONE_NAMES } from '../model/backbones.js';
-import { augmentations, flag, float, int, intOrAll, oneOf, optionalText, text } from './fields.js';
+import { augmentations, flag, resumeSpec, float, int, intOrAll, oneOf, optionalText, text } from './fields.js';
 
 export const trainParamsSchema = z.strictObject({
   // What to learn from.
@@ -44,9 +44,23 @@ export const trainParamsSchema = z.strictObject({
   // Speed.
   activation_cache: oneOf(['auto', 'on', 'off'] as const, 'auto'),
   cache_dtype: oneOf(['float16', 'float32'] as const, 'float16'),
+  // Few or no target labels (issue 7, src/pipeline/adapt/): a target domain, its label budget and an
+  // adaptation method. `dataset`/`classes` are then the labelled source domain.
+  adaptation: oneOf(['none', 'pseudo_label', 'dann', 'coral'] as const, 'none'),
+  target_dataset: optionalText('a dataset name as for "dataset" (cifar10, mnist, fashion-mnist) or folder:PATH'),
+  target_data_dir: optionalText('a directory holding the target dataset files'),
+  target_classes: optionalText('a class subset of the target dataset such as "5-9" (empty: the same as classes)'),
+  target_shift: oneOf(['none', 'invert', 'mnistm', 'blur', 'noise'] as const, 'none'),
+  target_labels_per_class: int(0, 1_000_000, 0),
+  target_unlabeled_samples: intOrAll(1, 10_000_000, 'all'),
+  pseudo_label_threshold: float(0, 1, 0.95, true),
+  adaptation_weight: float(0, 1000, 1),
   // Where things go.
   output_dir: optionalText('a directory for the model and reports'),
   cache_dir: optionalText('a directory for downloads'),
+  // Crash safety: a checkpoint every epoch; a re-run continues from it.
+  checkpoint_dir: optionalText('a directory for checkpoints (default: <output_dir>/checkpoints)'),
+  resume: resumeSpec(),
   backend: oneOf(['tensorflow', 'cpu'] as const, 'tensorflow'),
 });
 

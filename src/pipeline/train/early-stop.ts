@@ -1,9 +1,18 @@
 /**
  * Early stopping on validation loss with patience, keeping the best epoch's weights (tfjs's own
  * earlyStopping callback cannot restore them). Only trainable weights are kept: frozen ones do not
- * change, so copying them would only cost memory.
+ * change, so copying them would only cost memory. Its state can be saved and restored, so a
+ * resumed run stops where the uninterrupted one would have.
  */
 import * as tf from '@tensorflow/tfjs';
+
+export interface EarlyStopState {
+  readonly bestLoss: number;
+  readonly bestEpoch: number;
+  readonly wait: number;
+  /** The best epoch's trainable weights, in `model.trainableWeights` order (absent before any). */
+  readonly weights: readonly tf.Tensor[] | undefined;
+}
 
 export class BestWeights {
   #saved: tf.Tensor[] | undefined;
@@ -14,13 +23,30 @@ export class BestWeights {
   constructor(
     private readonly model: tf.LayersModel,
     private readonly patience: number,
-  ) {}
+    resume?: EarlyStopState,
+  ) {
+    if (resume !== undefined) {
+      this.#bestLoss = resume.bestLoss;
+      this.#bestEpoch = resume.bestEpoch;
+      this.#wait = resume.wait;
+      this.#saved = resume.weights?.map((t) => tf.clone(t));
+    }
+  }
 
   get bestEpoch(): number {
     return this.#bestEpoch;
   }
   get bestLoss(): number {
     return this.#bestLoss;
+  }
+  /** True when the patience has run out. */
+  get exhausted(): boolean {
+    return this.#wait >= this.patience;
+  }
+
+  /** The state to checkpoint (tensors owned by this object: do not dispose). */
+  get state(): EarlyStopState {
+    return { bestLoss: this.#bestLoss, bestEpoch: this.#bestEpoch, wait: this.#wait, weights: this.#saved };
   }
 
   /** Records an epoch's validation loss; returns true when training should stop. */
@@ -33,7 +59,7 @@ export class BestWeights {
       return false;
     }
     this.#wait++;
-    return this.#wait >= this.patience;
+    return this.exhausted;
   }
 
   /** Writes the best epoch's weights back into the model. */

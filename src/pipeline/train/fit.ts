@@ -7,7 +7,7 @@ import { TrainingError } from '../../errors.js';
 import { deriveSeed, epochOrder } from '../data/sample.js';
 import { evaluate } from '../evaluate.js';
 import { setDropoutStep } from '../model/dropout.js';
-import { BestWeights } from './early-stop.js';
+import { BestWeights, type EarlyStopState } from './early-stop.js';
 import { batchRanges, type BatchSource } from './source.js';
 
 export interface EpochMetrics {
@@ -20,6 +20,24 @@ export interface EpochMetrics {
   readonly val_loss: number;
   readonly val_accuracy: number;
   readonly epoch_seconds: number;
+  /** When the epoch ended (ms since 1970): the metric points' timestamp, kept for resumed runs. */
+  readonly time: number;
+}
+
+/** Where a fit stands after an epoch: what a checkpoint needs to continue it exactly. */
+export interface FitProgress {
+  /** This fit's epochs so far. */
+  readonly epochs: readonly EpochMetrics[];
+  /** True when no more epochs will run (early stop or the last epoch). */
+  readonly done: boolean;
+  readonly earlyStop: EarlyStopState | undefined;
+}
+
+/** A fit continued from a checkpoint: its epochs so far and early-stopping state. */
+export interface FitResume {
+  readonly epochs: readonly EpochMetrics[];
+  readonly done: boolean;
+  readonly earlyStop: EarlyStopState | undefined;
 }
 
 export interface FitOptions {
@@ -36,6 +54,11 @@ export interface FitOptions {
   readonly seed: number;
   readonly now: () => number;
   readonly onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
+  /** Called after each epoch, before `onEpoch`: the checkpoint hook. */
+  readonly onProgress?: (progress: FitProgress) => Promise<void>;
+  readonly resume?: FitResume;
+  /** Test hook before each batch (fault injection, src/faults.ts); 0-based epoch and batch. */
+  readonly beforeBatch?: (model: tf.LayersModel, epoch: number, batch: number) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -44,6 +67,19 @@ export interface FitResult {
   /** Epoch whose weights the model holds at the end. */
   readonly bestEpoch: number;
   readonly stoppedEarly: boolean;
+}
+
+const OOM = /\bOOM\b|out of memory|failed to allocate|bad_alloc|exceeds \d+% of (free )?system memory/i;
+
+/** TensorFlow's allocation failures, said in the user's terms: the batch size and a smaller one. */
+export function outOfMemory(error: unknown, batchSize: number): TrainingError | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!OOM.test(message)) return undefined;
+  return new TrainingError(
+    `Out of memory while training with batch_size ${batchSize}; try batch_size ${Math.max(1, Math.floor(batchSize / 2))} ` +
+      `(or a smaller input_size). TensorFlow said: ${message.split('\n')[0] ?? message}`,
+    { cause: error },
+  );
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -60,12 +96,15 @@ async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number) {
     await yieldToEventLoop();
     o.signal?.throwIfAborted();
     const indices = order.subarray(start, end);
+    o.beforeBatch?.(model, epoch, batchNo);
     const batchSeed = deriveSeed(epochSeed, batchNo++);
     setDropoutStep(model, batchSeed);
     const x = o.train.batch(indices, batchSeed);
     const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(indices, (i) => o.train.labels[i] ?? 0), 'int32'), o.numClasses));
     try {
-      const out = await model.trainOnBatch(x, y);
+      const out = await model.trainOnBatch(x, y).catch((error: unknown) => {
+        throw outOfMemory(error, o.batchSize) ?? error;
+      });
       const [loss = Number.NaN, acc = Number.NaN] = Array.isArray(out) ? out : [out];
       if (!Number.isFinite(loss)) {
         throw new TrainingError(`Loss became ${loss} in epoch ${epoch + 1} (batch at example ${start}); lower learning_rate or check the input data`);
@@ -81,15 +120,17 @@ async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number) {
 }
 
 export async function fit(model: tf.LayersModel, o: FitOptions): Promise<FitResult> {
-  const epochs: EpochMetrics[] = [];
-  const best = o.patience === undefined ? undefined : new BestWeights(model, o.patience);
-  let stoppedEarly = false;
+  const epochs: EpochMetrics[] = [...(o.resume?.epochs ?? [])];
+  const best = o.patience === undefined ? undefined : new BestWeights(model, o.patience, o.resume?.earlyStop);
+  let stoppedEarly = o.resume?.done === true && best?.exhausted === true;
   try {
     const first = o.firstEpoch ?? 0;
-    for (let epoch = first; epoch < first + o.maxEpochs; epoch++) {
+    const resumed = o.resume?.done === true ? o.maxEpochs : epochs.length;
+    for (let epoch = first + resumed; epoch < first + o.maxEpochs; epoch++) {
       const started = o.now();
       const trained = await trainEpoch(model, o, epoch);
       const val = await evaluate(model, o.validation, o.numClasses, Math.max(o.batchSize, 256));
+      const ended = o.now();
       const metrics: EpochMetrics = {
         epoch,
         stage: o.stage ?? 1,
@@ -97,14 +138,15 @@ export async function fit(model: tf.LayersModel, o: FitOptions): Promise<FitResu
         accuracy: trained.accuracy,
         val_loss: val.loss,
         val_accuracy: val.accuracy,
-        epoch_seconds: (o.now() - started) / 1000,
+        epoch_seconds: (ended - started) / 1000,
+        time: ended,
       };
       epochs.push(metrics);
+      stoppedEarly = best?.update(epoch, val.loss) === true;
+      const done = stoppedEarly || epoch === first + o.maxEpochs - 1;
+      await o.onProgress?.({ epochs, done, earlyStop: best?.state });
       await o.onEpoch?.(metrics);
-      if (best?.update(epoch, val.loss)) {
-        stoppedEarly = true;
-        break;
-      }
+      if (stoppedEarly) break;
     }
     best?.restore();
     return { epochs, bestEpoch: best?.bestEpoch ?? first + epochs.length - 1, stoppedEarly };

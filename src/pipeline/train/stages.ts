@@ -11,7 +11,9 @@ import type { EpochContext, Phase } from '../events.js';
 import type { ImageSet } from '../data/types.js';
 import { applyFreeze, type FreezePlan } from '../model/freeze.js';
 import type { InputSpec } from '../model/input.js';
-import { fit, type EpochMetrics } from './fit.js';
+import type { StageRecord } from '../checkpoint/state.js';
+import type { EarlyStopState } from './early-stop.js';
+import { fit, type EpochMetrics, type FitResume } from './fit.js';
 import { trainingInputs, type CacheSettings } from './inputs.js';
 
 export interface StageSpec {
@@ -33,7 +35,29 @@ export interface PhaseOptions {
   readonly seed: number;
   readonly now: () => number;
   readonly onEpoch?: (metrics: EpochMetrics, context: EpochContext) => void | Promise<void>;
+  /** After every epoch: what a checkpoint needs (the model is the one being trained). */
+  readonly onProgress?: (progress: PhaseProgress) => Promise<void>;
+  /** Continue from a checkpoint of this phase. */
+  readonly resume?: PhaseResume;
+  readonly beforeBatch?: (model: tf.LayersModel, epoch: number, batch: number) => void;
   readonly signal?: AbortSignal;
+}
+
+export interface PhaseProgress {
+  readonly stage: number;
+  readonly stageDone: boolean;
+  readonly stageEpochs: readonly EpochMetrics[];
+  readonly earlierStages: readonly StageRecord[];
+  readonly earlyStop: EarlyStopState | undefined;
+  readonly model: tf.LayersModel;
+}
+
+export interface PhaseResume {
+  readonly stage: number;
+  readonly earlierStages: readonly StageRecord[];
+  readonly fit: FitResume;
+  /** Writes the checkpoint's weights and optimizer state into the compiled stage model. */
+  restore(model: tf.LayersModel): Promise<void>;
 }
 
 export interface StageOutcome {
@@ -63,55 +87,67 @@ const stageKey = (key: string, stage: number) => (stage === 1 ? key : `${key}_st
 
 export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promise<PhaseResult> {
   const t0 = o.now();
-  const epochs: EpochMetrics[] = [];
-  const stages: StageOutcome[] = [];
-  const cacheTags: Record<string, string> = {};
-  let trainSeconds = 0;
-  let saved = 0;
+  const records: StageRecord[] = [];
   let test: Evaluation | undefined;
   const lastEpoch = o.stages.reduce((sum, s) => sum + s.maxEpochs, 0);
   for (const [i, spec] of o.stages.entries()) {
     const stage = i + 1;
+    const done = o.resume !== undefined && stage < o.resume.stage ? o.resume.earlierStages[i] : undefined;
+    if (done !== undefined) {
+      records.push(done);
+      continue;
+    }
+    const resume = o.resume?.stage === stage ? o.resume : undefined;
     applyFreeze(model, spec.plan);
     const inputs = await trainingInputs(model, spec.plan, o.sets, o.input, o.cache);
     try {
-      for (const [k, v] of Object.entries(inputs.cacheTags)) cacheTags[stageKey(k, stage)] = v;
+      const cacheTags = Object.fromEntries(Object.entries(inputs.cacheTags).map(([k, v]) => [stageKey(k, stage), v]));
       inputs.model.compile({ optimizer: tf.train.adam(spec.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+      if (resume !== undefined) await resume.restore(inputs.model);
       const tFit = o.now();
+      const before = records.reduce((sum, r) => sum + r.epochs.length, 0);
       const result = await fit(inputs.model, {
         train: inputs.train,
         validation: inputs.validation,
         numClasses: o.numClasses,
         batchSize: o.batchSize,
         maxEpochs: spec.maxEpochs,
-        firstEpoch: epochs.length,
+        firstEpoch: before,
         stage,
         patience: o.patience,
         seed: o.seed,
         now: o.now,
         onEpoch: (m) => o.onEpoch?.(m, { phase: o.phase, maxEpochs: lastEpoch }),
+        onProgress: async (p) =>
+          o.onProgress?.({ stage, stageDone: p.done, stageEpochs: p.epochs, earlierStages: records, earlyStop: p.earlyStop, model: inputs.model }),
+        ...(resume === undefined ? {} : { resume: resume.fit }),
+        ...(o.beforeBatch === undefined ? {} : { beforeBatch: o.beforeBatch }),
         ...(o.signal === undefined ? {} : { signal: o.signal }),
       });
-      trainSeconds += (o.now() - tFit) / 1000;
-      saved += inputs.savedSeconds(result.epochs.length);
-      epochs.push(...result.epochs);
-      stages.push({ stage, trainableConv: spec.plan.trainableConv, epochsRun: result.epochs.length, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly });
+      resume?.fit.earlyStop?.weights?.forEach((t) => t.dispose());
+      records.push({
+        outcome: { stage, trainableConv: [...spec.plan.trainableConv], epochsRun: result.epochs.length, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly },
+        epochs: [...result.epochs],
+        trainSeconds: (o.now() - tFit) / 1000,
+        cacheSecondsSaved: inputs.savedSeconds(result.epochs.length),
+        cacheTags,
+      });
       if (stage === o.stages.length) test = await evaluate(inputs.model, inputs.test, o.numClasses, Math.max(o.batchSize, 256));
     } finally {
       inputs.dispose();
     }
   }
-  const last = stages.at(-1);
+  const last = records.at(-1)?.outcome;
   if (test === undefined || last === undefined) throw new Error('trainPhase needs at least one stage');
   return {
-    epochs,
-    stages,
+    epochs: records.flatMap((r) => r.epochs),
+    stages: records.map((r) => r.outcome),
     test,
     bestEpoch: last.bestEpoch,
     stoppedEarly: last.stoppedEarly,
-    trainSeconds,
+    trainSeconds: records.reduce((sum, r) => sum + r.trainSeconds, 0),
     seconds: (o.now() - t0) / 1000,
-    cacheTags,
-    cacheSecondsSaved: saved,
+    cacheTags: Object.assign({}, ...records.map((r) => r.cacheTags)),
+    cacheSecondsSaved: records.reduce((sum, r) => sum + r.cacheSecondsSaved, 0),
   };
 }

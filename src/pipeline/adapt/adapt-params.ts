@@ -1,0 +1,62 @@
+/**
+ * Which runs take the adaptation path, and the checks on its parameters that need no data: a
+ * target domain must be named, and the normal recipe's extra phases (source model, from-scratch
+ * baseline, fine-tuning stage, forced activation cache) are refused rather than silently ignored.
+ * Checks that need the data (classes, label budgets) are in ./adapt-data.ts.
+ */
+import { ParamError } from '../../errors.js';
+import { trainParamsSchema, type TrainParams } from '../params/train.js';
+import { parseParams } from '../params/parse.js';
+
+export type AdaptationMethod = TrainParams['adaptation'];
+
+const DEFAULTS = parseParams(trainParamsSchema, {});
+
+/** The parameters of this path that differ from their defaults: `name=value` each. */
+function targetParamsGiven(params: TrainParams): string[] {
+  const given: [string, unknown, boolean][] = [
+    ['adaptation', params.adaptation, params.adaptation !== 'none'],
+    ['target_dataset', params.target_dataset, params.target_dataset !== undefined],
+    ['target_data_dir', params.target_data_dir, params.target_data_dir !== undefined],
+    ['target_classes', params.target_classes, params.target_classes !== undefined],
+    ['target_shift', params.target_shift, params.target_shift !== 'none'],
+    ['target_labels_per_class', params.target_labels_per_class, params.target_labels_per_class !== 0],
+    ['target_unlabeled_samples', params.target_unlabeled_samples, params.target_unlabeled_samples !== 'all'],
+    ['pseudo_label_threshold', params.pseudo_label_threshold, params.pseudo_label_threshold !== DEFAULTS.pseudo_label_threshold],
+    ['adaptation_weight', params.adaptation_weight, params.adaptation_weight !== DEFAULTS.adaptation_weight],
+  ];
+  return given.filter(([, , on]) => on).map(([name, value]) => `${name}=${String(value)}`);
+}
+
+/** True when the run has a target domain (or asks for one): it then trains through ./run-adapt.ts. */
+export function usesAdaptation(params: TrainParams): boolean {
+  return targetParamsGiven(params).length > 0;
+}
+
+/** Parameter-only checks of an adaptation run; throws ParamError naming the parameter. */
+export function checkAdaptParams(params: TrainParams): void {
+  if (params.target_dataset === undefined) {
+    throw new ParamError(
+      'target_dataset',
+      `Parameter "target_dataset" must name the target domain (a dataset name such as fashion-mnist, or folder:PATH) when ${targetParamsGiven(params).join(', ')} ` +
+        `is given, got "" (string); adaptation needs target images`,
+    );
+  }
+  const refused: [string, unknown, boolean, string][] = [
+    ['source_classes', params.source_classes, params.source_classes !== undefined, 'train the source model in its own run and pass its model folder as weights'],
+    ['compare_scratch', params.compare_scratch, params.compare_scratch, 'run adaptation=none with weights=none for the from-scratch baseline'],
+    ['fine_tune_conv_layers', params.fine_tune_conv_layers, params.fine_tune_conv_layers !== 0, 'adaptation trains one stage; set retrained_conv_layers instead'],
+    ['fine_tune_blocks', params.fine_tune_blocks, params.fine_tune_blocks !== 0, 'adaptation trains one stage; set retrained_blocks instead'],
+    ['activation_cache', params.activation_cache, params.activation_cache === 'on', 'adaptation trains on images (target batches change every step); use auto or off'],
+  ];
+  if (params.adaptation === 'coral' && params.batch_size < 2) {
+    throw new ParamError('batch_size', `Parameter "batch_size" must be at least 2 for adaptation=coral (a covariance needs two examples per domain), got ${params.batch_size} (number)`);
+  }
+  for (const [name, value, bad, hint] of refused) {
+    if (!bad) continue;
+    throw new ParamError(
+      name,
+      `Parameter "${name}" (${JSON.stringify(String(value))}) cannot be combined with a target domain (target_dataset=${JSON.stringify(params.target_dataset)}, adaptation=${params.adaptation}): ${hint}`,
+    );
+  }
+}

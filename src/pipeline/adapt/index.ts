@@ -1,0 +1,46 @@
+/**
+ * Building blocks for semi-supervised transfer and unsupervised domain adaptation (issue 7): gradient
+ * reversal, CORAL, pseudo-labels and FixMatch, label-free model selection, offline domain shifts, the
+ * DANN domain head, and a manual optimizer step to combine them; and the adaptation phase that wires
+ * them into a run (run-adapt.ts: data, loop, selection, summary), entered from ../run.ts when the run
+ * names a target domain.
+ */
+export { gradientReversal, dannLambda, GradientReversal } from './grl.js';
+export { trainableVariables, minimizeStep } from './step.js';
+export { covariance, coralLoss } from './coral.js';
+export {
+  selectConfident,
+  maskedCrossEntropy,
+  fixMatchLoss,
+  type PseudoLabels,
+  type SelectOptions,
+  type FixMatchOptions,
+  type OutputKind,
+} from './pseudo-label.js';
+export {
+  predictionEntropy,
+  meanEntropy,
+  datasetEntropy,
+  entropySignal,
+  sourceValidationLossSignal,
+  chooseEpoch,
+  selectEpoch,
+  type SelectionSignal,
+  type SelectionReport,
+} from './selection.js';
+export {
+  invert,
+  mnistm,
+  blur,
+  noise,
+  applyShift,
+  SHIFT_DEFAULTS,
+  SHIFT_KINDS,
+  MNISTM_DEFAULTS,
+  type ShiftSpec,
+  type ShiftKind,
+  type MnistmOptions,
+} from './shift.js';
+export { buildDomainDiscriminator, dannDomainLoss, domainAccuracy, type DiscriminatorOptions } from './dann-head.js';
+export { usesAdaptation, checkAdaptParams, type AdaptationMethod } from './adapt-params.js';
+export { runAdaptation } from './run-adapt.js';

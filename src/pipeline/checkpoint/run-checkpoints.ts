@@ -1,0 +1,125 @@
+/**
+ * A run's checkpoints: at the end of every epoch of every phase, the state to continue exactly
+ * (see state.ts); on start, the newest whole checkpoint of the same inputs to continue from. A
+ * checkpoint of other inputs is refused, saying what differs. Phases already finished are carried
+ * in every later checkpoint, so a resumed run skips them.
+ */
+import type { Logger } from '../../log.js';
+import { TransferkitError } from '../../errors.js';
+import type { Phase } from '../events.js';
+import type { PhaseProgress, PhaseResult, PhaseResume } from '../train/stages.js';
+import { encodeCheckpoint } from './format.js';
+import { fingerprintDiff, type Fingerprint, type Manifest } from './state.js';
+import type { CheckpointStore, LoadedCheckpoint } from './store.js';
+import { earlyStopFrom, restoreTensors, snapshotTensors } from './tensors.js';
+
+/** A checkpoint could not be written, or cannot be used. */
+export class CheckpointError extends TransferkitError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('ERR_CHECKPOINT', message, options);
+  }
+}
+
+export interface RunCheckpointsOptions {
+  readonly store: CheckpointStore;
+  readonly fingerprint: Fingerprint;
+  readonly runId: string | undefined;
+  readonly now: () => number;
+  readonly logger: Logger;
+  /** `auto`: continue from a matching checkpoint; `never`: discard checkpoints and start over. */
+  readonly policy: 'auto' | 'never';
+}
+
+type Completed = Manifest['completed_phases'];
+
+export class RunCheckpoints {
+  #completed: Completed = {};
+  #last: string | undefined;
+
+  private constructor(
+    private readonly o: RunCheckpointsOptions,
+    readonly resumed: LoadedCheckpoint | undefined,
+  ) {
+    if (resumed !== undefined) this.#completed = { ...resumed.manifest.completed_phases };
+  }
+
+  static async open(o: RunCheckpointsOptions): Promise<RunCheckpoints> {
+    if (o.policy === 'never') {
+      await o.store.clear();
+      return new RunCheckpoints(o, undefined);
+    }
+    const found = await o.store.latest();
+    if (found === undefined) return new RunCheckpoints(o, undefined);
+    const diff = fingerprintDiff(found.manifest.fingerprint, o.fingerprint);
+    if (diff.length > 0) {
+      throw new CheckpointError(
+        `The checkpoint ${found.path} was made with other inputs, so this run cannot continue it: ${diff.join('; ')}. ` +
+          'Run with the same parameters and data to resume it, or pass resume=never (or another output_dir/checkpoint_dir) to start over.',
+      );
+    }
+    const m = found.manifest;
+    o.logger.info({ checkpoint: found.path, phase: m.phase, stage: m.stage, epoch: m.epoch + 1, run_id: m.run_id }, 'resuming from a checkpoint');
+    return new RunCheckpoints(o, found);
+  }
+
+  /** The run id the checkpoint was made for (to log into the same MLflow run). */
+  get runId(): string | null | undefined {
+    return this.resumed?.manifest.run_id;
+  }
+
+  /** A phase's result when a checkpoint says it already finished. */
+  completed(phase: Exclude<Phase, 'scratch'>): PhaseResult | undefined {
+    return this.#completed[phase];
+  }
+
+  markCompleted(phase: Exclude<Phase, 'scratch'>, result: PhaseResult): void {
+    this.#completed = { ...this.#completed, [phase]: result };
+  }
+
+  /** How to continue `phase` from the checkpoint, when the checkpoint is inside it. */
+  resumeFor(phase: Phase): PhaseResume | undefined {
+    const found = this.resumed;
+    if (found === undefined || found.manifest.phase !== phase) return undefined;
+    const m = found.manifest;
+    return {
+      stage: m.stage,
+      earlierStages: m.earlier_stages,
+      fit: { epochs: m.stage_epochs, done: m.stage_done, earlyStop: earlyStopFrom(m.early_stop, found.tensors) },
+      restore: (model) => restoreTensors(model, found.tensors),
+    };
+  }
+
+  /** The per-epoch hook of a phase: writes a checkpoint, or stops the run clearly when it cannot. */
+  progress(phase: Phase): (p: PhaseProgress) => Promise<void> {
+    return async (p) => {
+      const last = p.stageEpochs.at(-1);
+      const manifest: Manifest = {
+        format: 'transferkit-checkpoint',
+        version: 1,
+        run_id: this.o.runId ?? null,
+        fingerprint: this.o.fingerprint,
+        phase,
+        stage: p.stage,
+        epoch: last?.epoch ?? -1,
+        stage_done: p.stageDone,
+        stage_epochs: [...p.stageEpochs],
+        earlier_stages: [...p.earlierStages],
+        early_stop: p.earlyStop === undefined ? null : { bestLoss: p.earlyStop.bestLoss, bestEpoch: p.earlyStop.bestEpoch, wait: p.earlyStop.wait },
+        completed_phases: this.#completed,
+        saved_at: this.o.now(),
+      };
+      const bytes = encodeCheckpoint(manifest, await snapshotTensors(p.model, p.earlyStop));
+      try {
+        this.#last = await this.o.store.write(manifest, bytes);
+      } catch (error) {
+        const code = error instanceof Error && 'code' in error ? ` (${String(error.code)})` : '';
+        throw new CheckpointError(
+          `Could not write the checkpoint of epoch ${manifest.epoch + 1} to ${this.o.store.dir}${code}: ${error instanceof Error ? error.message : String(error)}. ` +
+            `${this.#last === undefined ? 'No earlier checkpoint exists.' : `The previous checkpoint ${this.#last} is intact.`} ` +
+            'Free space (or fix the folder) and run the same command again to resume.',
+          { cause: error },
+        );
+      }
+    };
+  }
+}

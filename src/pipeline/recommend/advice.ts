@@ -1,0 +1,93 @@
+/**
+ * The strategy table (CS231n, "Transfer Learning": dataset size × domain similarity), as a pure
+ * function from the two measurements to a setting in transferkit's own parameters:
+ *
+ * |                      | similar (PAD < 1.0)         | different (1.0 ≤ PAD < 1.9) | unrelated (PAD ≥ 1.9)        |
+ * |----------------------|-----------------------------|-----------------------------|------------------------------|
+ * | small (< 1000/class) | retrained_conv_layers=0     | retrained_conv_layers=0     | retrained_conv_layers=0      |
+ * | large (≥ 1000/class) | last block (k conv layers)  | retrained_conv_layers=all   | weights=none (from scratch)  |
+ *
+ * Thresholds, chosen before the benchmark ran (bench/recommend.ts checks them, README reports it):
+ * - LARGE_LABELS_PER_CLASS = 1000. CS231n gives no number. Around a thousand labels per class
+ *   (ImageNet has ~1,300) whole networks train without the pretrained weights' help; below it,
+ *   retraining conv layers is where overfitting starts.
+ * - SIMILAR_BELOW_PAD = 1.0: the domain classifier errs on at least one held-out image in four
+ *   (ε > 0.25). Measured anchors (small-cnn trained on Fashion-MNIST 0-4, 500 images a domain): a
+ *   subset of the source's own classes 0.4, shirts 0.75, classes 5-9 1.45, bags 1.86, footwear 1.94.
+ * - UNRELATED_FROM_PAD = 1.9: ε ≤ 2.5%, the frozen features separate the domains almost perfectly.
+ *   Only then, and only with many labels, is training from scratch advised: pretrained weights
+ *   rarely lose to it (Kornblith et al. 2019; He et al. 2019), they only stop helping.
+ * "Small & different" would be, in CS231n's words, a classifier on *earlier* layers' features;
+ * transferkit's head reads the last block, so the advice stays a head on frozen features and says so.
+ */
+import type { BackboneSpec } from '../model/backbones.js';
+
+export const LARGE_LABELS_PER_CLASS = 1000;
+export const SIMILAR_BELOW_PAD = 1.0;
+export const UNRELATED_FROM_PAD = 1.9;
+
+export type SizeLevel = 'small' | 'large';
+export type SimilarityLevel = 'similar' | 'different' | 'unrelated';
+
+export interface AdviceInput {
+  readonly labelsPerClass: number;
+  /** Proxy A-distance between source and target features, in [0, 2]. */
+  readonly pad: number;
+  /** Conv layers per block of the backbone (BackboneSpec.blocks). */
+  readonly blocks: BackboneSpec['blocks'];
+}
+
+export interface Advice {
+  readonly size: SizeLevel;
+  readonly similarity: SimilarityLevel;
+  readonly retrainedConvLayers: number | 'all';
+  readonly fromScratch: boolean;
+  /** The advice as transferkit parameters (strings, as MLflow passes them); other parameters unchanged. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly reason: string;
+}
+
+export function sizeLevel(labelsPerClass: number): SizeLevel {
+  return labelsPerClass >= LARGE_LABELS_PER_CLASS ? 'large' : 'small';
+}
+
+export function similarityLevel(pad: number): SimilarityLevel {
+  if (pad < SIMILAR_BELOW_PAD) return 'similar';
+  return pad < UNRELATED_FROM_PAD ? 'different' : 'unrelated';
+}
+
+/** "The last layers": the last block's conv layers, but never more than half of all conv layers (at least 1). */
+export function lastLayersCount(blocks: BackboneSpec['blocks']): number {
+  const total = blocks.reduce((n, b) => n + b.length, 0);
+  const last = blocks.at(-1)?.length ?? 1;
+  return Math.max(1, Math.min(last, Math.floor(total / 2)));
+}
+
+export function advise(input: AdviceInput): Advice {
+  const size = sizeLevel(input.labelsPerClass);
+  const similarity = similarityLevel(input.pad);
+  const n = `${input.labelsPerClass} labels per class`;
+  const howMany = size === 'small' ? `${n} is few (< ${LARGE_LABELS_PER_CLASS})` : `${n} is plenty (>= ${LARGE_LABELS_PER_CLASS})`;
+  const pad = `PAD ${input.pad.toFixed(2)}`;
+  const head = (retrainedConvLayers: number | 'all', fromScratch: boolean, reason: string): Advice => ({
+    size,
+    similarity,
+    retrainedConvLayers,
+    fromScratch,
+    params: { ...(fromScratch ? { weights: 'none' } : {}), retrained_conv_layers: String(retrainedConvLayers) },
+    reason,
+  });
+  if (size === 'small') {
+    return similarity === 'similar'
+      ? head(0, false, `${howMany} and the domains are similar (${pad} < ${SIMILAR_BELOW_PAD}): train only the new head on the frozen features; retraining conv layers would overfit`)
+      : head(0, false, `${howMany} and the domains differ (${pad} >= ${SIMILAR_BELOW_PAD}): too few labels to retrain conv layers, so train only the head on the frozen features, and expect less from them than for a similar domain (CS231n would read earlier layers, which transferkit's head cannot)`);
+  }
+  if (similarity === 'similar') {
+    const k = lastLayersCount(input.blocks);
+    return head(k, false, `${howMany} and the domains are similar (${pad} < ${SIMILAR_BELOW_PAD}): fine-tune the last ${k} conv layer${k === 1 ? '' : 's'} with the head; the earlier, generic layers stay frozen`);
+  }
+  if (similarity === 'different') {
+    return head('all', false, `${howMany} and the domains differ (${pad} >= ${SIMILAR_BELOW_PAD}): fine-tune every layer, starting from the pretrained weights`);
+  }
+  return head('all', true, `${howMany} and the frozen features tell the domains apart almost perfectly (${pad} >= ${UNRELATED_FROM_PAD}): train from scratch; the pretrained weights have little in common with this data`);
+}

@@ -1,0 +1,31 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BACKBONES } from '../../../src/pipeline/model/backbones.js';
+import { parseParams } from '../../../src/pipeline/params/parse.js';
+import { advise } from '../../../src/pipeline/recommend/advice.js';
+import { recommendParamsSchema } from '../../../src/pipeline/recommend/params.js';
+import { settingText, shellWord, trainCommand } from '../../../src/pipeline/recommend/report.js';
+
+describe('the advice as a train command', () => {
+  const params = parseParams(recommendParamsSchema, {
+    dataset: 'fashion-mnist', classes: 'Ankle boot,Bag', samples_per_class: '100', backbone: 'small-cnn', weights: "out/it's/model", domain_samples: '100',
+  });
+
+  it('keeps the target parameters and sets the advised ones', () => {
+    const small = advise({ labelsPerClass: 100, pad: 0.3, blocks: BACKBONES['small-cnn'].blocks });
+    assert.equal(
+      trainCommand(params, small),
+      `transferkit train --dataset fashion-mnist --classes 'Ankle boot,Bag' --samples_per_class 100 --backbone small-cnn --weights 'out/it'\\''s/model' --retrained_conv_layers 0`,
+    );
+    const scratch = advise({ labelsPerClass: 6000, pad: 1.99, blocks: BACKBONES['small-cnn'].blocks });
+    assert.match(trainCommand(params, scratch), /--weights none --retrained_conv_layers all$/);
+    assert.equal(settingText(scratch), 'weights=none retrained_conv_layers=all');
+  });
+
+  it('quotes only what the shell would split', () => {
+    assert.equal(shellWord('5-9'), '5-9');
+    assert.equal(shellWord('/a/b.h5'), '/a/b.h5');
+    assert.equal(shellWord('a b'), "'a b'");
+    assert.equal(shellWord(''), "''");
+  });
+});
