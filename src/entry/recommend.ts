@@ -4,8 +4,6 @@
  * measurements as metrics, the advice as tags, recommendation.json as the artifact). Bad input exits
  * 2 and ends the run FAILED, through the same failure path as train.
  */
-import { resolve } from 'node:path';
-import { transferkitCacheDir } from '../pipeline/cache-dirs.js';
 import { parseParams } from '../pipeline/params/parse.js';
 import { recommendParamsSchema } from '../pipeline/recommend/params.js';
 import { reportText } from '../pipeline/recommend/report.js';
@@ -16,7 +14,7 @@ import { TrackingSession } from '../tracking/session.js';
 import { VERSION } from '../version.js';
 import { parseFlags } from './args.js';
 import { endWithFailure } from './end-with-failure.js';
-import { outputDirFor, sleep, trackingEnabled, waitMs, type EntryDeps } from './train.js';
+import { outputDirFor, pipelineDeps, sleep, trackingEnabled, waitMs, type EntryDeps } from './train.js';
 
 /** Everything recommend measured and advised, onto the run; FINISHED once the report has landed. */
 async function logRecommendation(session: TrackingSession, result: RecommendResult, timing: CompleteOptions): Promise<void> {
@@ -86,15 +84,7 @@ export async function recommendCommand(argv: readonly string[], deps: EntryDeps)
     }
     const params = parseParams(recommendParamsSchema, raw);
     outputDir = outputDirFor(params, deps, session?.runId);
-    const result = await runRecommend(params, {
-      logger: deps.logger,
-      env: deps.env,
-      fetch: deps.fetch,
-      now: deps.now,
-      cwd: deps.cwd,
-      cacheDir: params.cache_dir === undefined ? transferkitCacheDir(deps.env) : resolve(deps.cwd, params.cache_dir),
-      outputDir,
-    });
+    const result = await runRecommend(params, pipelineDeps(deps, params.cache_dir, outputDir));
     if (session !== undefined) await logRecommendation(session, result, timing);
     deps.stdout.write(`${reportText(result.report)}\nreport in ${result.file}${session === undefined ? '' : `; MLflow run ${session.runId} at ${session.url}`}\n`);
     return 0;

@@ -57,6 +57,19 @@ export function consoleEvents(deps: Pick<EntryDeps, 'stdout' | 'logger'>): Pipel
   };
 }
 
+/** What every pipeline gets from the entry: injected globals, the cache folder and the output folder. */
+export function pipelineDeps(deps: EntryDeps, cacheDir: string | undefined, outputDir: string) {
+  return {
+    logger: deps.logger,
+    env: deps.env,
+    fetch: deps.fetch,
+    now: deps.now,
+    cwd: deps.cwd,
+    cacheDir: cacheDir === undefined ? transferkitCacheDir(deps.env) : resolve(deps.cwd, cacheDir),
+    outputDir,
+  };
+}
+
 /** TRANSFERKIT_TRACKING=off runs without MLflow (the pipeline alone); anything else tracks. */
 export function trackingEnabled(env: EntryDeps['env']): boolean {
   return !['0', 'off', 'false', 'no'].includes((env['TRANSFERKIT_TRACKING'] ?? '').toLowerCase());
@@ -109,13 +122,7 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
     const checkpointDir = checkpointDirFor(params, deps.cwd, outputDir);
     const faults = faultHooks(deps.env);
     const result = await runTraining(params, {
-      logger: deps.logger,
-      env: deps.env,
-      fetch: deps.fetch,
-      now: deps.now,
-      cwd: deps.cwd,
-      cacheDir: params.cache_dir === undefined ? transferkitCacheDir(deps.env) : resolve(deps.cwd, params.cache_dir),
-      outputDir,
+      ...pipelineDeps(deps, params.cache_dir, outputDir),
       checkpointDir,
       faults,
       events: mergeEvents(consoleEvents(deps), session === undefined ? undefined : trackingEvents(session)),

@@ -19,10 +19,10 @@ import { startTestServer, type TestServer } from '../support/mlflow-server.js';
 const EPOCHS = 4;
 const COMMON = [
   '--dataset', 'fashion-mnist', '--classes', '5-9', '--backbone', 'small-cnn', '--weights', 'none', '--samples_per_class', '30',
-  '--max_epochs', String(EPOCHS), '--use_early_stop', '0', '--batch_size', '16', '--seed', '3',
+  '--use_early_stop', '0', '--batch_size', '16', '--seed', '3',
 ];
 /** The reference's model unless a case says otherwise: every layer trains, no activation cache. */
-const PLAIN = ['--retrained_conv_layers', 'all', '--activation_cache', 'off'];
+const PLAIN = ['--retrained_conv_layers', 'all', '--activation_cache', 'off', '--max_epochs', String(EPOCHS)];
 const metricsFile = z.object({ test: z.object({ loss: z.number(), accuracy: z.number() }) });
 const KEYS = ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'stage'];
 
@@ -61,10 +61,17 @@ describe('crash safety (fault injection)', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  for (const cache of ['off', 'on'] as const) {
-    it(`uninterrupted reference (activation_cache=${cache})`, async () => {
+  /** Model settings per reference: every layer uncached; the last conv cached; two stages (2 + 2 epochs). */
+  const MODELS = {
+    off: PLAIN,
+    on: ['--activation_cache', 'on', '--retrained_conv_layers', '1', '--max_epochs', String(EPOCHS)],
+    stages: ['--activation_cache', 'on', '--retrained_conv_layers', '0', '--max_epochs', String(EPOCHS / 2), '--fine_tune_conv_layers', '1', '--fine_tune_epochs', String(EPOCHS / 2)],
+  } as const;
+
+  for (const cache of ['off', 'on', 'stages'] as const) {
+    it(`uninterrupted reference (${cache === 'stages' ? 'two stages' : `activation_cache=${cache}`})`, async () => {
       const out = join(work, `ref-${cache}`);
-      const res = await run(['--activation_cache', cache, '--retrained_conv_layers', cache === 'on' ? '1' : 'all', '--output_dir', out], `ref-${cache}`);
+      const res = await run([...MODELS[cache], '--output_dir', out], `ref-${cache}`);
       assert.equal(res.exitCode, 0, res.stderr.slice(-2000));
       reference[cache] = await testLoss(out);
       assert.deepEqual(await readdir(join(out, 'checkpoints')), [], 'checkpoints are removed once the run is FINISHED');
@@ -76,11 +83,12 @@ describe('crash safety (fault injection)', () => {
     { fault: 'kill@checkpoint:3', cache: 'off', what: 'SIGKILL while writing the checkpoint of epoch 3' },
     { fault: 'kill@upload', cache: 'off', what: 'SIGKILL during the model upload' },
     { fault: 'kill@batch:3:1', cache: 'on', what: 'SIGKILL mid-epoch 3, activation cache on' },
+    { fault: 'kill@batch:4:2', cache: 'stages', what: 'SIGKILL in stage 2 (feature extraction, then fine-tuning)' },
   ] as const;
   for (const k of kills) {
     it(`${k.what}: the same command resumes into the same run and ends as if never interrupted`, async () => {
       const out = join(work, k.fault.replace(/[@:]/g, '-') + k.cache);
-      const args = ['--activation_cache', k.cache, '--retrained_conv_layers', k.cache === 'on' ? '1' : 'all', '--output_dir', out];
+      const args = [...MODELS[k.cache], '--output_dir', out];
       const experiment = `kill-${rows.length}`;
       const first = await run(args, experiment, { TRANSFERKIT_FAULT: k.fault });
       assert.equal(first.signal, 'SIGKILL', `killed (${String(first.exitCode)}): ${first.stderr.slice(-1500)}`);
