@@ -115,11 +115,20 @@ describe('standalone train against a real server', () => {
     const proxy = await startFlakyProxy({ target: server.url });
     const out = join(work, 'd');
     try {
-      const child = runCli(
-        args(out, 3),
-        childEnv({ MLFLOW_TRACKING_URI: proxy.url, MLFLOW_EXPERIMENT_NAME: 'gone', TRANSFERKIT_MLFLOW_RETRIES: '1', TRANSFERKIT_MLFLOW_WAIT_SECONDS: '2' }),
-      );
-      await runStarted(server.url, 'gone');
+      const child = execa('node', [CLI, ...args(out, 3)], {
+        env: childEnv({ MLFLOW_TRACKING_URI: proxy.url, MLFLOW_EXPERIMENT_NAME: 'gone', TRANSFERKIT_MLFLOW_RETRIES: '1', TRANSFERKIT_MLFLOW_WAIT_SECONDS: '2' }),
+        extendEnv: false,
+        reject: false,
+      });
+      // down once the run is open (its parameters acknowledged), before any epoch is sent
+      await new Promise<void>((resolve, reject) => {
+        let seen = '';
+        child.stderr?.on('data', (chunk: Buffer) => {
+          seen += chunk.toString('utf8');
+          if (seen.includes('"msg":"tracking to MLflow"')) resolve();
+        });
+        child.on('exit', () => reject(new Error(`exited before tracking started:\n${seen.slice(-2000)}`)));
+      });
       proxy.down();
       const res = await child;
       assert.notEqual(res.exitCode, 0);
