@@ -201,4 +201,27 @@ describe('crash safety (fault injection)', () => {
     assert.ok(Math.abs(loss - (reference['off'] ?? Number.NaN)) < 1e-5, `test loss ${loss} vs uninterrupted ${reference['off']}`);
     rows.push({ fault: 'SIGKILL under mlflow run (run FAILED by MLflow)', outcome: 'FAILED', resumed: '-P resume=<id>: FINISHED, same run', sameResult: 'yes', points: await pointsOk(killed.info.run_id) });
   });
+
+  it('under mlflow run: a killed run is also resumed by `mlflow run --run-id <run id>` (default output_dir out/<run id>)', async () => {
+    // mlflow run runs the entry in the project folder: its default output_dir is REPO/out/<run id>
+    let runDir: string | undefined;
+    const params = { dataset: 'fashion-mnist', classes: '5-9', backbone: 'small-cnn', weights: 'none', samples_per_class: '30', max_epochs: String(EPOCHS), use_early_stop: '0', batch_size: '16', seed: '3', retrained_conv_layers: 'all', activation_cache: 'off' };
+    try {
+      const first = await mlflowRun(params, childEnv({ MLFLOW_TRACKING_URI: server.url, TRANSFERKIT_FAULT: 'kill@batch:3:1' }), { experiment: 'run-id' });
+      assert.notEqual(first.exitCode, 0);
+      const killed = await onlyRun(clientFor(server.url), 'run-id');
+      assert.equal(killed.info.status, 'FAILED');
+      runDir = join(REPO, 'out', killed.info.run_id);
+      const second = await mlflowRun(params, childEnv({ MLFLOW_TRACKING_URI: server.url }), { experiment: 'run-id', runId: killed.info.run_id });
+      assert.equal(second.exitCode, 0, second.stderr.slice(-2000));
+      assert.match(second.stderr, /resuming from a checkpoint/);
+      const mlrun = await onlyRun(clientFor(server.url), 'run-id');
+      assert.equal(mlrun.info.status, 'FINISHED');
+      const loss = await testLoss(runDir);
+      assert.ok(Math.abs(loss - (reference['off'] ?? Number.NaN)) < 1e-5, `test loss ${loss} vs uninterrupted ${reference['off']}`);
+      rows.push({ fault: 'SIGKILL under mlflow run, then mlflow run --run-id', outcome: 'FAILED', resumed: 'FINISHED, same run', sameResult: 'yes', points: await pointsOk(killed.info.run_id) });
+    } finally {
+      if (runDir !== undefined) await rm(runDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -35,9 +35,10 @@ export function runCli(args: readonly string[], env: Record<string, string | und
 export async function mlflowRun(
   params: Readonly<Record<string, string>>,
   env: Record<string, string | undefined>,
-  options: { cwd?: string; experiment?: string; entry?: string } = {},
+  options: { cwd?: string; experiment?: string; entry?: string; runId?: string } = {},
 ): Promise<ChildResult> {
   const args = ['run', REPO, '--env-manager', 'local', '-e', options.entry ?? 'main'];
+  if (options.runId !== undefined) args.push('--run-id', options.runId);
   if (options.experiment !== undefined) args.push('--experiment-name', options.experiment);
   for (const [k, v] of Object.entries(params)) args.push('-P', `${k}=${v}`);
   return run(findMlflow({ env: process.env }), args, env, options.cwd ?? REPO);
