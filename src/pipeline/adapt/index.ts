@@ -10,6 +10,7 @@ export { trainableVariables, minimizeStep } from './step.js';
 export { covariance, coralLoss } from './coral.js';
 export {
   selectConfident,
+  alignDistribution,
   maskedCrossEntropy,
   fixMatchLoss,
   type PseudoLabels,
@@ -43,4 +44,5 @@ export {
 } from './shift.js';
 export { buildDomainDiscriminator, dannDomainLoss, domainAccuracy, type DiscriminatorOptions } from './dann-head.js';
 export { usesAdaptation, checkAdaptParams, type AdaptationMethod } from './adapt-params.js';
+export { ClassMarginal } from './class-marginal.js';
 export { runAdaptation } from './run-adapt.js';

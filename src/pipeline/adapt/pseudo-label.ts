@@ -10,6 +10,11 @@
  * about ⌈batch·ρ/C⌉ (ρ the expected selection rate, C the classes) keeps each batch's pseudo-labels
  * roughly class-balanced.
  *
+ * Distribution alignment (ReMixMatch, Berthelot et al. 2020): before selection, each weak-view row is
+ * multiplied by prior / marginal (the class distribution the unlabelled data should have, over the
+ * running mean of the model's predictions on it) and renormalised. A model that over-predicts its
+ * easy classes then gets fewer confident rows of them and more of the classes it neglects.
+ *
  * FixMatch: pseudo-labels come from the weakly augmented view; the strongly augmented view is trained
  * to predict them: ℓ = (1/n) Σᵢ 1[maxᵢ ≥ τ] · CE(ŷᵢ, strongᵢ), normalised by the whole unlabelled
  * batch n (not by the count selected), so an empty selection gives exactly 0. Weak-view
@@ -78,6 +83,16 @@ function applyCap(selected: tf.Tensor1D, confidence: tf.Tensor1D, labels: tf.Ten
   const competitors = tf.mul(tf.cast(tf.logicalAnd(sameClass, ahead), 'float32'), row(selected));
   const rank = tf.sum(competitors, 1);
   return tf.mul<tf.Tensor1D>(selected, tf.cast(tf.less(rank, cap), 'float32'));
+}
+
+/** Rows of `probs` times prior / marginal, renormalised to sum to 1 (both vectors of length classes, positive). */
+export function alignDistribution(probs: tf.Tensor2D, prior: tf.Tensor1D, marginal: tf.Tensor1D): tf.Tensor2D {
+  const [, c] = checkProbs(probs, 'probabilities');
+  if (prior.shape[0] !== c || marginal.shape[0] !== c) throw new RangeError(`prior and marginal must have ${c} classes, got ${prior.shape[0]} and ${marginal.shape[0]}`);
+  return tf.tidy(() => {
+    const scaled = tf.mul(probs, tf.reshape(tf.div(prior, tf.maximum(marginal, EPSILON)), [1, c]));
+    return tf.div(scaled, tf.maximum(tf.sum(scaled, 1, true), EPSILON));
+  });
 }
 
 export type OutputKind = 'logits' | 'probabilities';

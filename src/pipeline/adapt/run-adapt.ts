@@ -91,6 +91,7 @@ export async function runAdaptation(params: TrainParams, deps: RunDeps): Promise
       'transferkit.adaptation': params.adaptation,
       'transferkit.selection_signal': signal,
       'transferkit.activation_cache': 'off (adaptation trains on images: target batches and their views change every step)',
+      'transferkit.checkpoints': 'off (adaptation runs are not checkpointed; a crashed run starts over)',
       ...folderTags(data.source),
     },
   });

@@ -1,13 +1,19 @@
 /**
  * The loss of one adaptation step, per method, on a StepBatch (./batches.ts):
- *   loss = CE(labelled rows) + term
+ *   loss = CE(labelled rows) + term,   w = adaptation_weight (1 = the method's default strength)
  * - none: no term (source-only, or plain training on the target's labels).
  * - dann: the discriminator's cross-entropy on source (0) vs target (1) features, through the
- *   gradient reversal layer of strength λ = adaptation_weight · dannLambda(progress) (./grl.ts,
- *   ./dann-head.ts): the discriminator descends it, the feature extractor ascends it.
- * - coral: adaptation_weight · CORAL(source features, target features) (./coral.ts).
- * - pseudo_label: adaptation_weight · FixMatch loss (./pseudo-label.ts): targets whose weak-view
- *   prediction is ≥ pseudo_label_threshold are trained to give that class on their strong view.
+ *   gradient reversal layer of strength λ = 0.1·w·dannLambda(progress) (./grl.ts, ./dann-head.ts):
+ *   the discriminator descends it, the feature extractor ascends it.
+ * - coral: 100·w · CORAL(source features, target features) (./coral.ts).
+ * - pseudo_label: w · FixMatch loss (./pseudo-label.ts): targets whose weak-view prediction (after
+ *   distribution alignment, ./class-marginal.ts) is ≥ pseudo_label_threshold are trained to give
+ *   that class on their strong view.
+ * The default strengths (STRENGTH) were chosen on the Fashion-MNIST → noise-shifted benchmark task
+ * (bench/adapt.ts; the other shifts were not used to choose them). DANN's paper uses λ up to 1 with
+ * SGD and an annealed learning rate; with Adam at 1e-3, λ ≥ 0.3 made the adversarial game diverge
+ * here (the feature extractor outran the discriminator, domain loss > 3). Deep CORAL's paper sets λ
+ * so that the CORAL and class losses end up comparable; on `fc1` features that takes ~100.
  * Features are the output of the head's first dense layer (`fc1`, after its ReLU): the layer every
  * freeze plan trains, so alignment can move the features even when every conv layer is frozen.
  * Also returns the step's diagnostics as numbers (read once, after the optimizer step).
@@ -18,6 +24,9 @@ import { dannDomainLoss, domainAccuracy } from './dann-head.js';
 import { selectConfident, maskedCrossEntropy } from './pseudo-label.js';
 import type { AdaptationMethod } from './adapt-params.js';
 import type { StepBatch } from './batches.js';
+
+/** Per-method multipliers of adaptation_weight (see the module comment). */
+export const STRENGTH = { dann: 0.1, coral: 100, pseudo_label: 1 } as const;
 
 /** The head layer whose output is aligned (see build.ts `headLayers`). */
 export const FEATURE_LAYER = 'fc1';
@@ -111,12 +120,12 @@ export function stepLoss(view: tf.LayersModel, batch: StepBatch, s: StepSettings
       report.domainAccuracy = domainAccuracy(s.discriminator, sourceFeatures, targetFeatures);
     } else if (s.method === 'coral') {
       report.coral = coralLoss(sourceFeatures, targetFeatures);
-      term = tf.mul(report.coral, s.weight);
+      term = tf.mul(report.coral, STRENGTH.coral * s.weight);
     } else if (s.method === 'pseudo_label') {
       if (weakProbs === undefined) throw new Error('pseudo-labelling needs the weak view\'s predictions');
       const selection = selectConfident(weakProbs, s.threshold);
       const strong = tf.slice(probs, [batch.labelled, 0], [n - batch.labelled, -1]);
-      term = tf.mul(maskedCrossEntropy(selection, strong, 'probabilities'), s.weight);
+      term = tf.mul(maskedCrossEntropy(selection, strong, 'probabilities'), STRENGTH.pseudo_label * s.weight);
       report.selected = tf.sum(selection.mask);
       const right = tf.cast(tf.equal(selection.labels, tf.tensor1d(batch.truth, 'int32')), 'float32');
       report.selectedCorrect = tf.sum(tf.mul(selection.mask, right));

@@ -2,7 +2,8 @@
  * The adaptation training loop. An epoch is ⌈max(labelled, unlabelled) / batch_size⌉ steps (the
  * smaller set cycles), the same for every method, so source-only and the adaptation methods take
  * the same number of optimizer steps on the same labelled batches. Each step: a batch of every
- * stream (./batches.ts), one Adam step on CE + the method's term (./step-loss.ts) over the
+ * stream (./batches.ts), one Adam step on CE + the method's term (./step-loss.ts; for pseudo-labels
+ * the weak view's predictions are first aligned to a uniform class prior, ./class-marginal.ts) over the
  * classifier's trainable weights (and the DANN discriminator's). After each epoch: validation, the
  * mean target prediction entropy, and (reporting only) accuracy on a fixed sample of the target test
  * set. Early stopping and the kept weights follow one selection signal (./selection-plan.ts).
@@ -16,13 +17,14 @@ import type { EpochMetrics } from '../train/fit.js';
 import type { BatchSource } from '../train/source.js';
 import type { AdaptationMethod } from './adapt-params.js';
 import { disposeStep, StepBatches, type StepSources } from './batches.js';
+import { ClassMarginal } from './class-marginal.js';
 import { buildDomainDiscriminator } from './dann-head.js';
 import { dannLambda } from './grl.js';
 import { datasetEntropy } from './selection.js';
 import { epochReport, type AdaptEpochMetrics, type StepTotals } from './epoch-metrics.js';
 import type { SignalName } from './selection-plan.js';
 import { minimizeStep, trainableVariables } from './step.js';
-import { featureView, stepLoss, weakPredictions } from './step-loss.js';
+import { featureView, STRENGTH, stepLoss, weakPredictions } from './step-loss.js';
 
 export interface AdaptTrainOptions {
   readonly method: AdaptationMethod;
@@ -56,9 +58,6 @@ export interface AdaptTrainResult {
   readonly trainSeconds: number;
 }
 
-/** Hidden units of the DANN discriminator. */
-export const DISCRIMINATOR_UNITS = Number(process.env['TK_DISC'] ?? 1024);
-
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The value of the selection signal in an epoch's metrics (lower is better for all of them). */
@@ -72,7 +71,7 @@ export async function trainAdaptation(model: tf.LayersModel, o: AdaptTrainOption
   const featureSize = model.getLayer('fc1').outputShape;
   const units = Array.isArray(featureSize) ? featureSize[1] : undefined;
   const discriminator = o.method === 'dann'
-    ? buildDomainDiscriminator(typeof units === 'number' ? units : 0, { seed: deriveSeed(o.seed, 0xd0), hiddenUnits: DISCRIMINATOR_UNITS })
+    ? buildDomainDiscriminator(typeof units === 'number' ? units : 0, { seed: deriveSeed(o.seed, 0xd0) })
     : undefined;
   const variables = trainableVariables(model, ...(discriminator === undefined ? [] : [discriminator]));
   const optimizer = tf.train.adam(o.learningRate);
@@ -80,6 +79,7 @@ export async function trainAdaptation(model: tf.LayersModel, o: AdaptTrainOption
   const stepsPerEpoch = Math.max(1, Math.ceil(o.epochExamples / o.batchSize));
   const totalSteps = stepsPerEpoch * o.maxEpochs;
   const best = o.patience === undefined ? undefined : new BestWeights(model, o.patience);
+  const marginal = o.method === 'pseudo_label' ? new ClassMarginal(o.numClasses) : undefined;
   const epochs: AdaptEpochMetrics[] = [];
   let stoppedEarly = false;
   try {
@@ -90,10 +90,12 @@ export async function trainAdaptation(model: tf.LayersModel, o: AdaptTrainOption
         await yieldToEventLoop();
         o.signal?.throwIfAborted();
         const global = epoch * stepsPerEpoch + step;
-        const lambda = o.method === 'dann' ? o.weight * dannLambda(global / totalSteps) : 0;
+        const lambda = o.method === 'dann' ? STRENGTH.dann * o.weight * dannLambda(global / totalSteps) : 0;
         const batch = batches.next(deriveSeed(o.seed, 0x40000 + global));
         setDropoutStep(model, deriveSeed(o.seed, 0x50000 + global));
-        const weak = weakPredictions(view, batch);
+        const raw = weakPredictions(view, batch);
+        const weak = raw === undefined || marginal === undefined ? raw : marginal.align(raw);
+        if (weak !== raw) raw?.dispose();
         const step_ = stepLoss(view, batch, { method: o.method, weight: o.weight, lambda, threshold: o.threshold, discriminator }, weak);
         try {
           const loss = await minimizeStep(optimizer, step_.loss, variables);
@@ -138,6 +140,7 @@ export async function trainAdaptation(model: tf.LayersModel, o: AdaptTrainOption
     return { epochs, selectedEpoch, stoppedEarly, trainSeconds: (o.now() - started) / 1000 };
   } finally {
     best?.dispose();
+    marginal?.dispose();
     optimizer.dispose();
     discriminator?.dispose();
   }

@@ -61,5 +61,8 @@ describe('adaptation parameters', () => {
     assert.throws(() => checkAdaptParams(parse({ ...target, fine_tune_conv_layers: '2' })), paramError('fine_tune_conv_layers', /one stage/));
     assert.throws(() => checkAdaptParams(parse({ ...target, activation_cache: 'on' })), paramError('activation_cache', /use auto or off/));
     assert.throws(() => checkAdaptParams(parse({ ...target, adaptation: 'coral', batch_size: '1' })), paramError('batch_size', /at least 2 .*coral/));
+    assert.throws(() => checkAdaptParams(parse({ ...target, checkpoint_dir: '/tmp/ck' })), paramError('checkpoint_dir', /not checkpointed/));
+    assert.throws(() => checkAdaptParams(parse({ ...target, resume: 'a'.repeat(32) })), paramError('resume', /nothing to resume/));
+    checkAdaptParams(parse({ ...target, resume: 'never' }));
   });
 });
