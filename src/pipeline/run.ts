@@ -16,7 +16,7 @@ import { writeEvaluationReports } from './export/reports.js';
 import { getBackbone } from './model/backbones.js';
 import { buildClassifier } from './model/build.js';
 import { loadBaseWeights, resolveWeights, weightsFingerprint, type WeightsSource } from './model/weights.js';
-import { CheckpointError, RunCheckpoints } from './checkpoint/run-checkpoints.js';
+import { CheckpointError, RunCheckpoints, fingerprintParams } from './checkpoint/run-checkpoints.js';
 import { CheckpointStore } from './checkpoint/store.js';
 import type { FaultHooks } from '../faults.js';
 import { ensureWritable } from './writable.js';
@@ -27,7 +27,6 @@ import { folderTags } from './data/folder.js';
 import { planRecipe } from './recipe.js';
 import { finalMetrics, finalTags } from './run-summary.js';
 import type { CacheSettings } from './train/inputs.js';
-import type { EpochMetrics } from './train/fit.js';
 import { trainPhase, type PhaseResult, type StageSpec } from './train/stages.js';
 import { runAdaptation, usesAdaptation } from './adapt/index.js';
 
@@ -47,13 +46,6 @@ export interface RunDeps {
   readonly checkpointDir?: string;
   /** Fault injection (src/faults.ts): hooks before batches and checkpoint writes. */
   readonly faults?: FaultHooks;
-}
-
-/** Parameters that do not change what is computed, so a resumed run may differ in them. */
-const NOT_FINGERPRINTED = new Set(['output_dir', 'cache_dir', 'checkpoint_dir', 'resume']);
-
-function fingerprintParams(params: TrainParams): Record<string, string> {
-  return Object.fromEntries(Object.entries(params).filter(([k]) => !NOT_FINGERPRINTED.has(k)).map(([k, v]) => [k, JSON.stringify(v ?? null)]));
 }
 
 function envNumber(env: RunDeps['env'], name: string, fallback: number): number {
@@ -167,7 +159,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
     },
   });
 
-  await replayCheckpoint(checkpoints, events);
+  await checkpoints.replay(events);
   /** A phase a checkpoint says is finished: its result, its exported model folder checked. */
   const finishedPhase = async (phase: 'source' | 'target', dir: string): Promise<PhaseRun | undefined> => {
     const result = checkpoints.completed(phase);
@@ -217,15 +209,4 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
   await writeFileAtomic(join(deps.outputDir, 'metrics.json'), `${JSON.stringify({ epochs: target.result.epochs, phases: epochs, ...finished }, null, 2)}\n`);
   await events?.finished?.(finished);
   return finished;
-}
-
-/** Sends the epochs a checkpoint holds again, so tracking has every point (identical ones are dropped). */
-async function replayCheckpoint(checkpoints: RunCheckpoints, events: PipelineEvents | undefined): Promise<void> {
-  const m = checkpoints.resumed?.manifest;
-  if (m === undefined || events?.epoch === undefined) return;
-  const send = async (phase: Phase, epochs: readonly EpochMetrics[]) => {
-    for (const e of epochs) await events.epoch?.(e, { phase, maxEpochs: 0, replayed: true });
-  };
-  for (const phase of ['source', 'target'] as const) await send(phase, m.completed_phases[phase]?.epochs ?? []);
-  await send(m.phase, [...m.earlier_stages.flatMap((r) => r.epochs), ...m.stage_epochs]);
 }

@@ -6,7 +6,9 @@
  */
 import type { Logger } from '../../log.js';
 import { TransferkitError } from '../../errors.js';
-import type { Phase } from '../events.js';
+import type { Phase, PipelineEvents } from '../events.js';
+import type { TrainParams } from '../params/train.js';
+import type { EpochMetrics } from '../train/fit.js';
 import type { PhaseProgress, PhaseResult, PhaseResume } from '../train/stages.js';
 import { encodeCheckpoint } from './format.js';
 import { fingerprintDiff, type Fingerprint, type Manifest } from './state.js';
@@ -31,6 +33,14 @@ export interface RunCheckpointsOptions {
 }
 
 type Completed = Manifest['completed_phases'];
+
+/** Parameters that do not change what is computed, so a resumed run may differ in them. */
+const NOT_FINGERPRINTED = new Set(['output_dir', 'cache_dir', 'checkpoint_dir', 'resume']);
+
+/** The parameters part of a checkpoint's fingerprint: every computing parameter, as JSON text. */
+export function fingerprintParams(params: TrainParams): Record<string, string> {
+  return Object.fromEntries(Object.entries(params).filter(([k]) => !NOT_FINGERPRINTED.has(k)).map(([k, v]) => [k, JSON.stringify(v ?? null)]));
+}
 
 export class RunCheckpoints {
   #completed: Completed = {};
@@ -65,6 +75,17 @@ export class RunCheckpoints {
   /** The run id the checkpoint was made for (to log into the same MLflow run). */
   get runId(): string | null | undefined {
     return this.resumed?.manifest.run_id;
+  }
+
+  /** Sends the epochs the checkpoint holds again, so tracking has every point (identical ones are dropped). */
+  async replay(events: PipelineEvents | undefined): Promise<void> {
+    const m = this.resumed?.manifest;
+    if (m === undefined || events?.epoch === undefined) return;
+    const send = async (phase: Phase, epochs: readonly EpochMetrics[]) => {
+      for (const e of epochs) await events.epoch?.(e, { phase, maxEpochs: 0, replayed: true });
+    };
+    for (const phase of ['source', 'target'] as const) await send(phase, m.completed_phases[phase]?.epochs ?? []);
+    await send(m.phase, [...m.earlier_stages.flatMap((r) => r.epochs), ...m.stage_epochs]);
   }
 
   /** A phase's result when a checkpoint says it already finished. */
