@@ -19,3 +19,6 @@ export {
   balancedSplit, deriveSeed, epochOrder, mulberry32, permutation, shuffleInPlace, subsetImageSet,
 } from './sample.js';
 export type { BalancedSplitOptions, Rng } from './sample.js';
+export { USPS, loadLibsvmDir } from './usps.js';
+export type { LibsvmDatasetSpec } from './usps.js';
+export { bunzip2, parseLibsvmImages } from './libsvm.js';

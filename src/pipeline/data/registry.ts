@@ -22,6 +22,7 @@ import type { CacheEnv, Checksum, DownloadLogger, FetchFn } from '../download.js
 import { readCifar10 } from './cifar.js';
 import { loadFolderDataset } from './folder.js';
 import { idxImageSet, readIdxFile } from './idx.js';
+import { loadLibsvmDir, USPS, type LibsvmDatasetSpec } from './usps.js';
 import type { ImageSet, LoadedDataset } from './types.js';
 export interface RemoteFile {
   /** Name in the cache and in a local data directory. */
@@ -56,7 +57,7 @@ export interface Cifar10DatasetSpec extends DatasetSpecBase {
   readonly files: { readonly archive: RemoteFile };
 }
 
-export type DatasetSpec = IdxDatasetSpec | Cifar10DatasetSpec;
+export type DatasetSpec = IdxDatasetSpec | Cifar10DatasetSpec | LibsvmDatasetSpec;
 
 const md5 = (hex: string): Checksum => ({ algorithm: 'md5', hex });
 
@@ -142,7 +143,7 @@ export const FASHION_MNIST: IdxDatasetSpec = {
   systemDirs: ['/usr/share/datasets/fashion-mnist'],
 };
 
-export const DATASETS: readonly DatasetSpec[] = [CIFAR10, MNIST, FASHION_MNIST];
+export const DATASETS: readonly DatasetSpec[] = [CIFAR10, MNIST, FASHION_MNIST, USPS];
 
 /** User image folders, `folder:PATH`: no registry entry, read by folder.ts. */
 export const FOLDER_PREFIX = 'folder:';
@@ -235,6 +236,10 @@ async function loadOfficial(spec: DatasetSpec, options: LoadDatasetOptions): Pro
     logger,
     allowedHosts: spec.allowedHosts ?? [],
   });
+  if (spec.loader === 'libsvm-bz2') {
+    for (const file of Object.values(spec.files)) await fetchFile(file);
+    return { ...(await loadLibsvmDir(spec, cacheDir)), verified: true, source: cacheDir };
+  }
   if (spec.loader === 'cifar10-binary') {
     const archive = await fetchFile(spec.files.archive);
     const content = await readCifar10(archive);
@@ -249,6 +254,12 @@ async function loadOfficial(spec: DatasetSpec, options: LoadDatasetOptions): Pro
 async function loadLocal(spec: DatasetSpec, dir: string, logger: DownloadLogger): Promise<Loaded> {
   if (!(await isDirectory(dir))) throw new DataError(`data_dir ${dir} is not a directory`);
   if (spec.loader === 'idx') return loadIdxDir(spec, dir, logger, 'local');
+  if (spec.loader === 'libsvm-bz2') {
+    const content = await loadLibsvmDir(spec, dir);
+    const official = [spec.files.train, spec.files.test];
+    const checks = await Promise.all(content.paths.map(async (path, i) => path.endsWith('.bz2') && await matches(path, official[i]?.checksum ?? { algorithm: 'md5', hex: '' }, logger, spec.name)));
+    return { ...content, verified: checks.every(Boolean), source: dir };
+  }
   const content = await readCifar10(dir);
   let verified = false;
   if (content.source.endsWith(spec.files.archive.fileName)) {

@@ -8,7 +8,7 @@ import { augmentations, flag, resumeSpec, float, int, intOrAll, oneOf, optionalT
 
 export const trainParamsSchema = z.strictObject({
   // What to learn from.
-  dataset: text('cifar10', 'a dataset name (cifar10, mnist, fashion-mnist) or folder:PATH (a folder of class subfolders of images)'),
+  dataset: text('cifar10', 'a dataset name (cifar10, mnist, fashion-mnist, usps) or folder:PATH (a folder of class subfolders of images)'),
   data_dir: optionalText('a directory holding the dataset files'),
   classes: optionalText('a class subset such as "0-4", "5,6,7" or "cat,dog"'),
   samples_per_class: intOrAll(1, 1_000_000, 300),

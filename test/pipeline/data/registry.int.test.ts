@@ -219,7 +219,7 @@ describe('IDX datasets through the registry', () => {
 
 describe('dataset names', () => {
   it('lists the datasets and rejects unknown names with the list', async () => {
-    assert.deepEqual(datasetNames(), ['cifar10', 'mnist', 'fashion-mnist']);
+    assert.deepEqual(datasetNames(), ['cifar10', 'mnist', 'fashion-mnist', 'usps']);
     await assert.rejects(loadDataset({ name: 'cifar100', fetch: noNetwork, logger: logger() }), (e: unknown) => {
       assert.ok(e instanceof ParamError);
       assert.equal(e.param, 'dataset');
