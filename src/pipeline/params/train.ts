@@ -47,7 +47,7 @@ export const trainParamsSchema = z.strictObject({
   // Few or no target labels (issue 7, src/pipeline/adapt/): a target domain, its label budget and an
   // adaptation method. `dataset`/`classes` are then the labelled source domain.
   adaptation: oneOf(['none', 'pseudo_label', 'dann', 'coral'] as const, 'none'),
-  target_dataset: optionalText('a dataset name as for "dataset" (cifar10, mnist, fashion-mnist) or folder:PATH'),
+  target_dataset: optionalText('a dataset name as for "dataset" (cifar10, mnist, fashion-mnist, usps) or folder:PATH'),
   target_data_dir: optionalText('a directory holding the target dataset files'),
   target_classes: optionalText('a class subset of the target dataset such as "5-9" (empty: the same as classes)'),
   target_shift: oneOf(['none', 'invert', 'mnistm', 'blur', 'noise'] as const, 'none'),

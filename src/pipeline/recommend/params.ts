@@ -24,7 +24,7 @@ export const recommendParamsSchema = trainParamsSchema
   })
   .extend({
     // The source domain, when `weights` is not a transferkit model folder (which records its own).
-    source_dataset: optionalText('the dataset the weights were trained on (cifar10, mnist, fashion-mnist), or the closest one transferkit can load'),
+    source_dataset: optionalText('the dataset the weights were trained on (cifar10, mnist, fashion-mnist, usps), or the closest one transferkit can load'),
     source_data_dir: optionalText('a directory holding the source dataset files'),
     source_classes: optionalText('a class subset of the source dataset such as "0-4"'),
     // Images per domain for the similarity measures (half train, half test the domain classifier).

@@ -72,7 +72,7 @@ export function planSource(params: RecommendParams, weights: WeightsSource): Sou
     throw new ParamError(
       'source_dataset',
       `Parameter "source_dataset" must be given with weights=${params.weights} (${weights.kind === 'keras-h5' ? 'a Keras .h5 file' : 'named weights'}): ` +
-        'nothing in it says which images it was trained on. Name that dataset (cifar10, mnist, fashion-mnist) and optionally source_classes; got source_dataset empty',
+        'nothing in it says which images it was trained on. Name that dataset (cifar10, mnist, fashion-mnist, usps) and optionally source_classes; got source_dataset empty',
     );
   }
   return {

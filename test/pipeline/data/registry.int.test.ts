@@ -223,7 +223,7 @@ describe('dataset names', () => {
     await assert.rejects(loadDataset({ name: 'cifar100', fetch: noNetwork, logger: logger() }), (e: unknown) => {
       assert.ok(e instanceof ParamError);
       assert.equal(e.param, 'dataset');
-      assert.equal(e.message, 'unknown dataset "cifar100"; expected one of cifar10, mnist, fashion-mnist, or folder:PATH');
+      assert.equal(e.message, 'unknown dataset "cifar100"; expected one of cifar10, mnist, fashion-mnist, usps, or folder:PATH');
       return true;
     });
     await assert.rejects(loadDataset({ name: 'folder:/x', fetch: noNetwork, logger: logger() }),
