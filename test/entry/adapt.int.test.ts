@@ -96,7 +96,7 @@ describe('adaptation against a real MLflow server', () => {
   const bad: [string, Record<string, string>, string][] = [
     ['an unknown method', { adaptation: 'mmd' }, 'adaptation'],
     ['a method without a target', { adaptation: 'dann', target_dataset: '', target_shift: 'none' }, 'target_dataset'],
-    ['a missing target dataset', { adaptation: 'coral', target_dataset: 'usps' }, 'target_dataset'],
+    ['a missing target dataset', { adaptation: 'coral', target_dataset: 'svhn' }, 'target_dataset'],
     ['different target classes for dann', { adaptation: 'dann', classes: '0-4', target_classes: '5-9', target_labels_per_class: '5' }, 'target_classes'],
     ['different target classes without target labels', { adaptation: 'pseudo_label', classes: '0-4', target_classes: '5-9' }, 'target_classes'],
     ['more target labels than a class has', { adaptation: 'pseudo_label', target_labels_per_class: '5000' }, 'target_labels_per_class'],
