@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { VERSION } from '../version.js';
-import type { Logger } from '../log.js';
+import type { PipelineDeps } from './deps.js';
 import { initBackend } from './backend.js';
 import type { Phase, PipelineEvents, RunFinished } from './events.js';
 import { exportModelDir } from './export/model-dir.js';
@@ -30,14 +30,7 @@ import type { CacheSettings } from './train/inputs.js';
 import { trainPhase, type PhaseResult, type StageSpec } from './train/stages.js';
 import { runAdaptation, usesAdaptation } from './adapt/index.js';
 
-export interface RunDeps {
-  readonly logger: Logger;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly fetch: typeof globalThis.fetch;
-  readonly now: () => number;
-  readonly cwd: string;
-  readonly cacheDir: string;
-  readonly outputDir: string;
+export interface RunDeps extends PipelineDeps {
   readonly events?: PipelineEvents;
   readonly signal?: AbortSignal;
   /** The MLflow run this job logs into, recorded in checkpoints (absent without tracking). */

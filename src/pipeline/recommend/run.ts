@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError, ParamError } from '../../errors.js';
 import { writeFileAtomic } from '../../fs-atomic.js';
-import type { Logger } from '../../log.js';
+import type { PipelineDeps } from '../deps.js';
 import { initBackend, type BackendInfo } from '../backend.js';
 import { getBackbone, type BackboneSpec } from '../model/backbones.js';
 import { resolveWeights } from '../model/weights.js';
@@ -20,15 +20,7 @@ import type { RecommendParams } from './params.js';
 import { buildReport, type RecommendReport } from './report.js';
 import { checkSourceParams, planSource } from './source.js';
 
-export interface RecommendDeps {
-  readonly logger: Logger;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly fetch: typeof globalThis.fetch;
-  readonly now: () => number;
-  readonly cwd: string;
-  readonly cacheDir: string;
-  readonly outputDir: string;
-}
+export type RecommendDeps = PipelineDeps;
 
 export interface RecommendResult {
   readonly report: RecommendReport;

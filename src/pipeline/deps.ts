@@ -1,0 +1,13 @@
+/** What every pipeline (train, recommend) is given by its entry instead of reading globals. */
+import type { Logger } from '../log.js';
+
+export interface PipelineDeps {
+  readonly logger: Logger;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly fetch: typeof globalThis.fetch;
+  readonly now: () => number;
+  readonly cwd: string;
+  /** Downloads and caches (datasets, activations). */
+  readonly cacheDir: string;
+  readonly outputDir: string;
+}
