@@ -50,8 +50,8 @@ const sets = await step('balanced split', () => balancedSplit(content.train, { p
 const model = await step('build classifier', () => buildClassifier(spec, 32, { numClasses: 10, denseUnits: 256, dropout: 0.5, seed: 42 }));
 await step('load .h5 weights', () => loadBaseWeights(model, spec, { kind: 'keras-h5', path: weightsPath }));
 const plan = planFreeze(spec, retrained);
-applyFreeze(model, plan);
-const split = splitAtFreeze(model, plan);
+applyFreeze(model, spec, plan);
+const split = splitAtFreeze(model);
 if (split === undefined) throw new Error('nothing frozen');
 const input = { inputSize: 32, preprocessing: spec.preprocessing };
 const weights = await step('weights digest (dataSync + sha256 of the prefix)', () => weightsDigest(split.prefix));

@@ -36,7 +36,7 @@ const source = featureSource(store, labels, [1, 1, ROW]);
 function head(): tf.LayersModel {
   const input = tf.input({ shape: [1, 1, ROW] });
   let x: tf.SymbolicTensor = input;
-  for (const layer of headLayers({ numClasses: 10, denseUnits: 256, dropout: 0.5, seed: 1 })) {
+  for (const layer of headLayers({ numClasses: 10, denseUnits: 256, dropout: 0.5, seed: 1, head: 'flatten' })) {
     const y = layer.apply(x);
     if (!(y instanceof tf.SymbolicTensor)) throw new Error('symbolic output expected');
     x = y;

@@ -4,6 +4,7 @@
  * processes (wall time, peak RSS), the machine, and VGG16's conv FLOPs.
  */
 import { spawn } from 'node:child_process';
+import { VGG_FILTERS } from '../src/pipeline/model/arch/vgg.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -51,9 +52,9 @@ export async function ensureCifar(dir: string, perBatch: number, testCount: numb
 /** VGG16 notop weights (random Glorot) in the layout of Keras's official file; written once. */
 export async function ensureVggWeights(path: string, seed: number): Promise<string> {
   const marker = `${path}.made.json`;
-  const want = JSON.stringify({ seed, generator: 'test/support/make-keras-h5.ts makeKerasNotopH5', blocks: BACKBONES.vgg16.blocks });
+  const want = JSON.stringify({ seed, generator: 'test/support/make-keras-h5.ts makeKerasNotopH5', blocks: VGG_FILTERS.vgg16 });
   if (existsSync(path) && existsSync(marker) && (await readFile(marker, 'utf8')) === want) return path;
-  await makeKerasNotopH5(path, BACKBONES.vgg16.blocks, { seed });
+  await makeKerasNotopH5(path, VGG_FILTERS.vgg16, { seed });
   await writeFile(marker, want);
   return path;
 }
@@ -245,7 +246,7 @@ export function vgg16ConvFlops(size: number, throughConv = 13): number {
   let cin = 3;
   let hw = size;
   let n = 0;
-  for (const block of BACKBONES.vgg16.blocks) {
+  for (const block of VGG_FILTERS.vgg16) {
     for (const cout of block) {
       n++;
       if (n <= throughConv) flops += 2 * hw * hw * cin * cout * 9;

@@ -43,7 +43,12 @@ export interface EnsureFileOptions {
   /** Plain file name (no directory part) under `cacheDir`. */
   readonly fileName: string;
   readonly cacheDir: string;
-  readonly checksum: Checksum;
+  /**
+   * The published checksum. `undefined` only where the publisher gives none (Keras's MobileNetV2
+   * weights): the file is then taken as downloaded and the caller must check its content (structure
+   * and shapes) and record its sha256.
+   */
+  readonly checksum: Checksum | undefined;
   readonly fetch: FetchFn;
   readonly logger?: DownloadLogger;
   /** Hosts, besides the URL's own, that a redirect may lead to. */
@@ -107,13 +112,17 @@ export async function ensureFile(options: EnsureFileOptions): Promise<string> {
   if (fileName === '' || fileName !== basename(fileName) || fileName === '.' || fileName === '..') {
     throw new ParamError('fileName', `cache file name ${JSON.stringify(fileName)} must be a plain file name`);
   }
-  if (!/^[0-9a-f]+$/i.test(checksum.hex)) {
+  if (checksum !== undefined && !/^[0-9a-f]+$/i.test(checksum.hex)) {
     throw new ParamError('checksum', `checksum for ${fileName} is not hex: ${JSON.stringify(checksum.hex)}`);
   }
   const cacheDir = resolve(options.cacheDir);
   const target = join(cacheDir, fileName);
 
-  if (await exists(target)) {
+  if (checksum === undefined && (await exists(target))) {
+    logger?.warn(`using cached ${target}: no checksum is published for it; its content is checked when it is read`);
+    return target;
+  }
+  if (checksum !== undefined && (await exists(target))) {
     const { ok, actual } = await verifyFile(target, checksum);
     if (ok) {
       logger?.info(`using cached ${target} (${checksum.algorithm} verified)`);
@@ -145,7 +154,8 @@ export async function ensureFile(options: EnsureFileOptions): Promise<string> {
 }
 
 async function downloadVerified(url: string, target: string, options: EnsureFileOptions): Promise<void> {
-  const { checksum, logger } = options;
+  const { logger } = options;
+  const checksum = options.checksum ?? { algorithm: 'sha256', hex: '' };
   const started = Date.now();
   logger?.info(`downloading ${url} -> ${target}`);
   const response = await fetchFollowingRedirects(url, options);
@@ -179,7 +189,7 @@ async function downloadVerified(url: string, target: string, options: EnsureFile
     }
     const actual = hash.digest('hex');
     const expected = checksum.hex.toLowerCase();
-    if (actual !== expected) {
+    if (options.checksum !== undefined && actual !== expected) {
       throw new ChecksumError(
         `download of ${url} has ${checksum.algorithm} ${actual}, expected ${expected} (${bytes} bytes); the file was discarded`,
       );
@@ -187,7 +197,8 @@ async function downloadVerified(url: string, target: string, options: EnsureFile
     await rename(temp, target);
     renamed = true;
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    logger?.info(`downloaded ${url} (${bytes} bytes in ${seconds} s, ${checksum.algorithm} verified)`);
+    const verified = options.checksum === undefined ? `no published checksum, sha256 ${actual}` : `${checksum.algorithm} verified`;
+    logger?.info(`downloaded ${url} (${bytes} bytes in ${seconds} s, ${verified})`);
   } finally {
     if (!renamed) await unlink(temp).catch(() => undefined);
   }

@@ -29,13 +29,13 @@ export function planRecipe(params: TrainParams, spec: BackboneSpec): Recipe {
       blocks: params.fine_tune_blocks,
       names: { convLayers: 'fine_tune_conv_layers', blocks: 'fine_tune_blocks' },
     });
-    if (second.trainableConv.length <= first.trainableConv.length) {
+    if (second.trainable.length <= first.trainable.length) {
       const name = params.fine_tune_blocks !== 0 ? 'fine_tune_blocks' : 'fine_tune_conv_layers';
       const given = params.fine_tune_blocks !== 0 ? params.fine_tune_blocks : params.fine_tune_conv_layers;
       throw new ParamError(
         name,
-        `Parameter "${name}" must unfreeze more conv layers than stage 1 trains (${first.trainableConv.length}), got ${String(given)}, ` +
-          `which trains ${second.trainableConv.length}; fine-tuning continues from stage 1 with more layers trainable`,
+        `Parameter "${name}" must unfreeze more conv layers than stage 1 trains (${first.trainable.length}), got ${String(given)}, ` +
+          `which trains ${second.trainable.length}; fine-tuning continues from stage 1 with more layers trainable`,
       );
     }
     stages.push({

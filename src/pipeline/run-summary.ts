@@ -44,7 +44,7 @@ function describeStages(r: PhaseResult): string {
     .map((st) => {
       const range = `epochs ${first + 1}-${first + st.epochsRun}`;
       first += st.epochsRun;
-      const trains = st.trainableConv.length === 0 ? 'the head' : `the head and ${st.trainableConv.join(', ')}`;
+      const trains = st.trainable.length === 0 ? 'the head' : `the head and ${st.trainable.join(', ')}`;
       return `stage ${st.stage}: ${range} trained ${trains}; best epoch ${st.bestEpoch + 1}${st.stoppedEarly ? ', stopped early' : ''}`;
     })
     .join('; ');

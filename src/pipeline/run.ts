@@ -14,7 +14,8 @@ import { exportModelDir } from './export/model-dir.js';
 import type { ModelMeta } from './export/meta.js';
 import { writeEvaluationReports } from './export/reports.js';
 import { getBackbone } from './model/backbones.js';
-import { buildClassifier } from './model/build.js';
+import { trainableParams } from './model/freeze.js';
+import { buildClassifier, headOf } from './model/build.js';
 import { loadBaseWeights, resolveWeights, weightsFingerprint, type WeightsSource } from './model/weights.js';
 import { CheckpointError, RunCheckpoints, fingerprintParams } from './checkpoint/run-checkpoints.js';
 import { CheckpointStore } from './checkpoint/store.js';
@@ -81,7 +82,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
     version: 1,
     backbone: params.backbone,
     input_size: inputSize,
-    preprocessing: spec.preprocessing,
+    preprocessing: spec.preprocessing.name,
     dataset: d.dataset.name,
     class_ids: [...d.classIds],
     class_names: [...d.classNames],
@@ -103,13 +104,14 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
   /** Builds a classifier on `w`, trains it through `stages`, then hands it to `keep` before disposal. */
   const runPhase = async (phase: Phase, d: PreparedData, w: WeightsSource, stages: readonly StageSpec[], keep?: (model: tf.LayersModel, fingerprint: string) => Promise<void>): Promise<PhaseRun> => {
     const resume = checkpoints.resumeFor(phase);
-    const model = buildClassifier(spec, inputSize, { numClasses: d.classIds.length, denseUnits: params.dense_units, dropout: params.dropout, seed: params.seed });
+    const model = buildClassifier(spec, inputSize, { numClasses: d.classIds.length, denseUnits: params.dense_units, dropout: params.dropout, seed: params.seed, head: headOf(params, spec) });
     try {
       const weightsFingerprint = await loadBaseWeights(model, spec, w);
-      logger.info({ phase, backbone: spec.name, inputSize, weights: w.kind, stages: stages.map((s) => s.plan.trainableConv) }, 'model ready');
+      logger.info({ phase, backbone: spec.name, inputSize, weights: w.kind, stages: stages.map((s) => s.plan.trainable) }, 'model ready');
       const result = await trainPhase(model, {
         phase,
         stages,
+        backbone: spec,
         sets: d,
         numClasses: d.classIds.length,
         input,
@@ -136,8 +138,9 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
     resolvedParams: {
       input_size: String(inputSize),
       num_classes: String(data.classIds.length),
-      trainable_conv_layers: recipe.stages[0]?.plan.trainableConv.join(',') || 'none',
-      ...(recipe.stages.length > 1 ? { fine_tune_trainable_conv_layers: recipe.stages[1]?.plan.trainableConv.join(',') ?? '' } : {}),
+      effective_head: headOf(params, spec),
+      ...trainableParams(recipe.stages[0]?.plan, ''),
+      ...trainableParams(recipe.stages[1]?.plan, 'fine_tune_'),
     },
     tags: {
       'transferkit.version': VERSION,

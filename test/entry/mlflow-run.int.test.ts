@@ -3,6 +3,7 @@
  * official formats made by the tests, then everything checked through the REST API.
  */
 import { after, before, describe, it } from 'node:test';
+import { VGG_FILTERS } from '../../src/pipeline/model/arch/vgg.js';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ describe('mlflow run (main entry point) against a real server', () => {
     data = await tinyCifar(20, 50);
     work = await tempDir('e2e');
     weights = join(work, 'vgg16_notop.h5');
-    await makeKerasNotopH5(weights, BACKBONES.vgg16.blocks, { seed: 3 });
+    await makeKerasNotopH5(weights, VGG_FILTERS.vgg16, { seed: 3 });
   });
   after(async () => {
     await server?.stop();

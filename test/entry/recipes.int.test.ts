@@ -4,6 +4,7 @@
  * run, VGG19's last block on upsampled augmented images with a goal, and their bad inputs.
  */
 import { after, before, describe, it } from 'node:test';
+import { VGG_FILTERS } from '../../src/pipeline/model/arch/vgg.js';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,8 +28,8 @@ describe('recipes against a real MLflow server', () => {
     work = await tempDir('recipes');
     vgg16 = join(work, 'vgg16_notop.h5');
     vgg19 = join(work, 'vgg19_notop.h5');
-    await makeKerasNotopH5(vgg16, BACKBONES.vgg16.blocks, { seed: 3 });
-    await makeKerasNotopH5(vgg19, BACKBONES.vgg19.blocks, { seed: 4 });
+    await makeKerasNotopH5(vgg16, VGG_FILTERS.vgg16, { seed: 3 });
+    await makeKerasNotopH5(vgg19, VGG_FILTERS.vgg19, { seed: 4 });
   });
   after(async () => {
     await server?.stop();

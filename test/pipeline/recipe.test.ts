@@ -12,7 +12,7 @@ describe('planRecipe', () => {
   it('is one stage by default: the head on the frozen base', () => {
     const r = planRecipe(params({}), BACKBONES.vgg16);
     assert.equal(r.stages.length, 1);
-    assert.deepEqual(r.stages[0]?.plan.trainableConv, []);
+    assert.deepEqual(r.stages[0]?.plan.trainable, []);
     assert.equal(r.source, undefined);
     assert.equal(r.scratch, undefined);
   });
@@ -20,7 +20,7 @@ describe('planRecipe', () => {
   it('adds a fine-tuning stage at a 10× smaller learning rate, for max_epochs unless given', () => {
     const r = planRecipe(params({ fine_tune_blocks: '1', learning_rate: '0.002', max_epochs: '7' }), BACKBONES.vgg16);
     assert.equal(r.stages.length, 2);
-    assert.deepEqual(r.stages[1]?.plan.trainableConv, ['block5_conv1', 'block5_conv2', 'block5_conv3']);
+    assert.deepEqual(r.stages[1]?.plan.trainable, ['block5_conv1', 'block5_conv2', 'block5_conv3']);
     assert.ok(Math.abs((r.stages[1]?.learningRate ?? 0) - 0.0002) < 1e-12);
     assert.equal(r.stages[1]?.maxEpochs, 7);
     const custom = planRecipe(params({ fine_tune_conv_layers: '2', fine_tune_lr_factor: '0.5', fine_tune_epochs: '3' }), BACKBONES.vgg16);
@@ -43,9 +43,9 @@ describe('planRecipe', () => {
     const r = planRecipe(params({ source_classes: '0-4', source_epochs: '2', compare_scratch: '1', max_epochs: '9' }), BACKBONES['small-cnn']);
     assert.equal(r.source?.classes, '0-4');
     assert.equal(r.source?.stages[0]?.maxEpochs, 2);
-    assert.equal(r.source?.stages[0]?.plan.frozenConv.length, 0);
+    assert.equal(r.source?.stages[0]?.plan.frozen.length, 0);
     assert.equal(r.scratch?.stages[0]?.maxEpochs, 9);
-    assert.equal(r.scratch?.stages[0]?.plan.frozenConv.length, 0);
+    assert.equal(r.scratch?.stages[0]?.plan.frozen.length, 0);
   });
 });
 

@@ -7,8 +7,8 @@ const phase = (accuracy: number, seconds: number, stages: PhaseResult['stages'])
   epochs: [], stages, test: { count: 100, loss: 0.3, accuracy, perClassAccuracy: [], confusion: [] },
   bestEpoch: stages.at(-1)?.bestEpoch ?? 0, stoppedEarly: false, trainSeconds: seconds, seconds, cacheTags: { 'transferkit.activation_cache': 'hit' }, cacheSecondsSaved: 2,
 });
-const one = [{ stage: 1, trainableConv: [], epochsRun: 5, bestEpoch: 3, stoppedEarly: true }];
-const two = [...one, { stage: 2, trainableConv: ['block5_conv3'], epochsRun: 4, bestEpoch: 7, stoppedEarly: false }];
+const one = [{ stage: 1, trainable: [], epochsRun: 5, bestEpoch: 3, stoppedEarly: true }];
+const two = [...one, { stage: 2, trainable: ['block5_conv3'], epochsRun: 4, bestEpoch: 7, stoppedEarly: false }];
 
 describe('run summary', () => {
   it('puts the baseline and source next to the transfer, and the goal gap', () => {

@@ -73,7 +73,7 @@ describe('MLproject', () => {
       for (let i = 0; i < flags.length; i += 2) raw[(flags[i] ?? '').replace(/^--/, '')] = flags[i + 1] ?? '';
       const params = parseParams(trainParamsSchema, raw);
       const recipe = planRecipe(params, getBackbone(params.backbone));
-      if (name === 'vgg19_last_block') assert.deepEqual(recipe.stages[0]?.plan.trainableConv, ['block5_conv1', 'block5_conv2', 'block5_conv3', 'block5_conv4']);
+      if (name === 'vgg19_last_block') assert.deepEqual(recipe.stages[0]?.plan.trainable, ['block5_conv1', 'block5_conv2', 'block5_conv3', 'block5_conv4']);
       if (name === 'two_stage') assert.equal(recipe.stages.length, 2);
       if (name === 'source_target') assert.ok(recipe.source !== undefined && recipe.scratch !== undefined);
     });

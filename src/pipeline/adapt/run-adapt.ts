@@ -18,8 +18,8 @@ import type { RunFinished } from '../events.js';
 import { exportModelDir } from '../export/model-dir.js';
 import { writeEvaluationReports } from '../export/reports.js';
 import { getBackbone } from '../model/backbones.js';
-import { buildClassifier } from '../model/build.js';
-import { applyFreeze, planFreeze } from '../model/freeze.js';
+import { buildClassifier, headOf } from '../model/build.js';
+import { applyFreeze, planFreeze, trainableParams } from '../model/freeze.js';
 import { loadBaseWeights, resolveWeights } from '../model/weights.js';
 import { checkTrainParams } from '../params/check.js';
 import type { TrainParams } from '../params/train.js';
@@ -77,7 +77,8 @@ export async function runAdaptation(params: TrainParams, deps: RunDeps): Promise
     resolvedParams: {
       input_size: String(inputSize),
       num_classes: String(data.classIds.length),
-      trainable_conv_layers: plan.trainableConv.join(',') || 'none',
+      effective_head: headOf(params, spec),
+      ...trainableParams(plan, ''),
     },
     tags: {
       'transferkit.version': VERSION,
@@ -96,11 +97,11 @@ export async function runAdaptation(params: TrainParams, deps: RunDeps): Promise
     },
   });
 
-  const model = buildClassifier(spec, inputSize, { numClasses: data.classIds.length, denseUnits: params.dense_units, dropout: params.dropout, seed: params.seed });
+  const model = buildClassifier(spec, inputSize, { numClasses: data.classIds.length, denseUnits: params.dense_units, dropout: params.dropout, seed: params.seed, head: headOf(params, spec) });
   try {
     const fingerprint = await loadBaseWeights(model, spec, weights);
-    applyFreeze(model, plan);
-    logger.info({ adaptation: params.adaptation, backbone: spec.name, inputSize, weights: weights.kind, trainable: plan.trainableConv, selection_signal: signal }, 'adaptation model ready');
+    applyFreeze(model, spec, plan);
+    logger.info({ adaptation: params.adaptation, backbone: spec.name, inputSize, weights: weights.kind, trainable: plan.trainable, selection_signal: signal }, 'adaptation model ready');
     const train = await trainAdaptation(model, {
       method: params.adaptation,
       sources: stepSources(params, data, input),
@@ -132,7 +133,7 @@ export async function runAdaptation(params: TrainParams, deps: RunDeps): Promise
       version: 1,
       backbone: params.backbone,
       input_size: inputSize,
-      preprocessing: spec.preprocessing,
+      preprocessing: spec.preprocessing.name,
       dataset: data.target.name,
       class_ids: [...data.classIds],
       class_names: [...data.classNames],

@@ -1,44 +1,98 @@
 /**
- * Splits the classifier at the freeze boundary: a frozen prefix (everything before the first layer
- * that trains) and the trainable suffix. Both share the classifier's layer objects, so training the
- * suffix trains the classifier, and exporting the classifier exports what was trained.
+ * Splits the classifier at the freeze boundary: a frozen prefix (input → the activations at the cut)
+ * and the trainable suffix (those activations → class probabilities). Both share the classifier's
+ * layer objects, so training the suffix trains the classifier, and exporting the classifier exports
+ * what was trained.
+ *
+ * The cut is the latest point before the first layer that trains where one tensor carries
+ * everything the rest of the graph needs: a block boundary, never inside a residual branch. Weightless
+ * layers that follow the last frozen block (pooling, Flatten) go into the prefix, so with everything
+ * frozen the cache holds the pooled features (1,280 values per image for EfficientNet, not 7×7×1,280).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { FreezePlan } from '../model/freeze.js';
 
 export interface SplitModel {
   /** Input image → activations at the cut. Frozen: never trained. */
   readonly prefix: tf.LayersModel;
   /** Activations at the cut → class probabilities. */
   readonly suffix: tf.LayersModel;
-  /** The last frozen layer, whose output is cached. */
+  /** The last layer of the prefix, whose output is cached. */
   readonly cutAfter: string;
   /** Shape of one example's activations at the cut. */
   readonly featureShape: readonly number[];
 }
 
-/** The split, or undefined when nothing before the first trainable layer is frozen. */
-export function splitAtFreeze(model: tf.LayersModel, plan: FreezePlan): SplitModel | undefined {
+// A layer's node 0 is its place in the classifier; later nodes are earlier splits' suffixes.
+function inputsOf(layer: tf.layers.Layer): tf.SymbolicTensor[] {
+  return layer.inboundNodes[0]?.inputTensors ?? [];
+}
+
+function outputOf(layer: tf.layers.Layer): tf.SymbolicTensor {
+  const out = layer.inboundNodes[0]?.outputTensors;
+  const first = out?.[0];
+  if (out?.length !== 1 || first === undefined) throw new Error(`layer ${layer.name} does not have one output; cannot cut there`);
+  return first;
+}
+
+/** True when the layer changes during training: it has weights and trains. */
+function trains(layer: tf.layers.Layer): boolean {
+  return layer.trainable && layer.weights.length > 0;
+}
+
+/**
+ * Index of the layer after which the model can be cut, or -1. `layers` is in topological order (as
+ * tfjs keeps a functional model's layers); a cut after layer p is valid when no later layer reads the
+ * output of a layer before p.
+ */
+export function cutIndex(model: tf.LayersModel): number {
   const layers = model.layers;
-  const firstTrainable = plan.trainableConv[0] ?? 'flatten';
-  const cut = layers.findIndex((l) => l.name === firstTrainable);
-  if (cut <= 0) return undefined;
-  const last = layers[cut - 1];
-  if (last === undefined || last.getClassName() === 'InputLayer') return undefined;
-  const output = last.output;
-  if (Array.isArray(output)) throw new Error(`layer ${last.name} has several outputs; cannot cut there`);
+  const position = new Map(layers.map((l, i) => [l.name, i]));
+  const lastReader = layers.map(() => -1);
+  layers.forEach((layer, j) => {
+    for (const t of inputsOf(layer)) {
+      const i = position.get(t.sourceLayer.name);
+      if (i !== undefined) lastReader[i] = Math.max(lastReader[i] ?? -1, j);
+    }
+  });
+  const firstTraining = layers.findIndex(trains);
+  const end = firstTraining === -1 ? layers.length - 1 : firstTraining - 1;
+  let best = -1;
+  let reach = -1; // the furthest reader of any output before p
+  for (let p = 0; p <= end; p++) {
+    if (reach <= p && layers[p]?.getClassName() !== 'InputLayer') best = p;
+    reach = Math.max(reach, lastReader[p] ?? -1);
+  }
+  return best;
+}
+
+/** The split, or undefined when nothing before the first trainable layer can be cut off. */
+export function splitAtFreeze(model: tf.LayersModel): SplitModel | undefined {
+  const layers = model.layers;
+  const cut = cutIndex(model);
+  const last = layers[cut];
+  if (cut < 0 || last === undefined || cut === layers.length - 1) return undefined;
+  const output = outputOf(last);
   const prefix = tf.model({ inputs: model.inputs, outputs: output, name: `${model.name}_frozen_prefix` });
   const featureShape = output.shape.slice(1).map((d) => {
     if (d === null) throw new Error(`layer ${last.name} has an unknown output dimension`);
     return d;
   });
   const input = tf.input({ shape: featureShape, name: 'cached_activations' });
-  let x: tf.SymbolicTensor = input;
-  for (const layer of layers.slice(cut)) {
-    const y = layer.apply(x);
+  // Re-apply the layers after the cut to the new input, following the classifier's own wiring.
+  const mapped = new Map<number, tf.SymbolicTensor>([[output.id, input]]);
+  for (const layer of layers.slice(cut + 1)) {
+    const ins = inputsOf(layer).map((t) => {
+      const m = mapped.get(t.id);
+      if (m === undefined) throw new Error(`layer ${layer.name} reads ${t.name}, which lies before the cut after ${last.name}`);
+      return m;
+    });
+    const y = layer.apply(ins.length === 1 && ins[0] !== undefined ? ins[0] : ins);
     if (!(y instanceof tf.SymbolicTensor)) throw new Error(`layer ${layer.name} did not give one symbolic output`);
-    x = y;
+    mapped.set(outputOf(layer).id, y);
   }
-  const suffix = tf.model({ inputs: input, outputs: x, name: `${model.name}_trainable_suffix` });
+  const modelOut = model.outputs[0];
+  const suffixOut = modelOut === undefined ? undefined : mapped.get(modelOut.id);
+  if (suffixOut === undefined) throw new Error('the classifier output was not reached from the cut');
+  const suffix = tf.model({ inputs: input, outputs: suffixOut, name: `${model.name}_trainable_suffix` });
   return { prefix, suffix, cutAfter: last.name, featureShape };
 }

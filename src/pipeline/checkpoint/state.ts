@@ -16,7 +16,7 @@ const evaluationSchema = z.object({
 });
 
 const outcomeSchema = z.object({
-  stage: z.number().int(), trainableConv: z.array(z.string()), epochsRun: z.number().int(), bestEpoch: z.number().int(), stoppedEarly: z.boolean(),
+  stage: z.number().int(), trainable: z.array(z.string()), epochsRun: z.number().int(), bestEpoch: z.number().int(), stoppedEarly: z.boolean(),
 });
 
 /** A finished stage of the phase in progress. */

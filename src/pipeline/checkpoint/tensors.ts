@@ -4,6 +4,7 @@
  * moments, in the order the optimizer keeps them) and the early-stopping best weights.
  */
 import * as tf from '@tensorflow/tfjs';
+import { stateWeights } from '../model/state-weights.js';
 import type { EarlyStopState } from '../train/early-stop.js';
 import type { RawTensor } from './format.js';
 
@@ -16,10 +17,11 @@ async function raw(name: string, t: tf.Tensor): Promise<RawTensor> {
 }
 
 export async function snapshotTensors(model: tf.LayersModel, earlyStop: EarlyStopState | undefined): Promise<Record<string, RawTensor[]>> {
-  const weights = await Promise.all(model.trainableWeights.map((w) => raw(w.originalName, w.read())));
+  const state = stateWeights(model);
+  const weights = await Promise.all(state.map((w) => raw(w.originalName, w.read())));
   const optimizer = model.optimizer === undefined ? [] : await model.optimizer.getWeights();
   const opt = await Promise.all(optimizer.map((w) => raw(w.name, w.tensor)));
-  const best = await Promise.all((earlyStop?.weights ?? []).map((t, i) => raw(model.trainableWeights[i]?.originalName ?? String(i), t)));
+  const best = await Promise.all((earlyStop?.weights ?? []).map((t, i) => raw(state[i]?.originalName ?? String(i), t)));
   return { weights, optimizer: opt, best };
 }
 
@@ -28,7 +30,7 @@ const tensorOf = (t: RawTensor) => tf.tensor(t.values, [...t.shape], t.dtype);
 /** Writes saved trainable weights and optimizer state into a compiled model. */
 export async function restoreTensors(model: tf.LayersModel, tensors: Readonly<Record<string, readonly RawTensor[]>>): Promise<void> {
   const saved = new Map((tensors['weights'] ?? []).map((t) => [t.name, t]));
-  const trainable = model.trainableWeights;
+  const trainable = stateWeights(model);
   if (saved.size !== trainable.length) throw new CheckpointMismatchError(`the checkpoint has ${saved.size} trainable weights, the model ${trainable.length}`);
   for (const w of trainable) {
     const t = saved.get(w.originalName);

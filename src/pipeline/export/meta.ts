@@ -10,7 +10,8 @@ export const modelMetaSchema = z.object({
   version: z.literal(1),
   backbone: z.enum(BACKBONE_NAMES),
   input_size: z.number().int().positive(),
-  preprocessing: z.enum(['caffe', 'unit']),
+  /** The name of the backbone's preprocessing (model/spec.ts PREPROCESSING). */
+  preprocessing: z.string(),
   dataset: z.string(),
   class_ids: z.array(z.number().int().nonnegative()),
   class_names: z.array(z.string()),

@@ -1,63 +1,67 @@
 /**
- * Builds the classifier: the backbone's conv base (layer for layer like keras.applications,
- * include_top=False) followed by the two new dense layers of the seed: Flatten → Dense(ReLU) →
- * Dropout → Dense(softmax). The model is one flat Sequential, so every layer's `trainable` flag is
- * its own (a nested base model would lose it: see shared notes) and the layers can be split at any
- * point for the activation cache.
+ * Builds the classifier as one graph (functional) model: input → the backbone (layer for layer like
+ * keras.applications, include_top=False) → a new head. The head is the seed's Flatten → Dense(ReLU)
+ * → Dropout → Dense(softmax), or, for graph backbones by default, global average pooling in place of
+ * the Flatten. Every layer is a direct member of the model, so each layer's `trainable` flag is its
+ * own (a nested base model would lose it: see shared notes), and blocks map to layer ranges.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackboneSpec } from './backbones.js';
 import { StepDropout } from './dropout.js';
+import { apply, seededContext } from './spec.js';
+
+export type HeadKind = 'flatten' | 'pooled';
 
 export interface HeadOptions {
   readonly numClasses: number;
   readonly denseUnits: number;
   readonly dropout: number;
   readonly seed: number;
+  /** Default: the backbone's own (`spec.head`). */
+  readonly head?: HeadKind;
 }
 
-export function convBaseLayers(spec: BackboneSpec, seed: number): tf.layers.Layer[] {
-  const layers: tf.layers.Layer[] = [];
-  spec.blocks.forEach((filters, b) => {
-    filters.forEach((f, c) => {
-      layers.push(
-        tf.layers.conv2d({
-          name: `block${b + 1}_conv${c + 1}`,
-          filters: f,
-          kernelSize: 3,
-          padding: 'same',
-          activation: 'relu',
-          kernelInitializer: tf.initializers.glorotUniform({ seed: seed + layers.length }),
-        }),
-      );
-    });
-    layers.push(tf.layers.maxPooling2d({ name: `block${b + 1}_pool`, poolSize: 2, strides: 2 }));
-  });
-  return layers;
-}
+/** The head's layer names, in order (the pooled head's first layer is `avg_pool`, as Keras names it). */
+export const HEAD_LAYERS = { flatten: ['flatten', 'fc1', 'dropout', 'predictions'], pooled: ['avg_pool', 'fc1', 'dropout', 'predictions'] } as const;
 
-export function headLayers(options: HeadOptions): tf.layers.Layer[] {
+export function headLayers(options: HeadOptions & { readonly head: HeadKind }): tf.layers.Layer[] {
   return [
-    tf.layers.flatten({ name: 'flatten' }),
-    tf.layers.dense({
-      name: 'fc1',
-      units: options.denseUnits,
-      activation: 'relu',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed + 1001 }),
-    }),
+    options.head === 'pooled' ? tf.layers.globalAveragePooling2d({ name: 'avg_pool' }) : tf.layers.flatten({ name: 'flatten' }),
+    tf.layers.dense({ name: 'fc1', units: options.denseUnits, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed + 1001 }) }),
     new StepDropout({ name: 'dropout', rate: options.dropout, seed: options.seed + 1002 }),
-    tf.layers.dense({
-      name: 'predictions',
-      units: options.numClasses,
-      activation: 'softmax',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed + 1003 }),
-    }),
+    tf.layers.dense({ name: 'predictions', units: options.numClasses, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed + 1003 }) }),
   ];
 }
 
-export function buildClassifier(spec: BackboneSpec, inputSize: number, head: HeadOptions): tf.Sequential {
-  const model = tf.sequential({ name: `${spec.name}_transfer` });
-  model.add(tf.layers.inputLayer({ name: 'input', inputShape: [inputSize, inputSize, spec.inputChannels] }));
-  for (const layer of [...convBaseLayers(spec, head.seed), ...headLayers(head)]) model.add(layer);
-  return model;
+/** The head a run uses: the `head` parameter, or the backbone's own for `auto`. */
+export function headOf(params: { readonly head: HeadKind | 'auto' }, spec: BackboneSpec): HeadKind {
+  return params.head === 'auto' ? spec.head : params.head;
+}
+
+/** The backbone alone (input → last feature map), e.g. for features of the frozen base. */
+export function buildBackbone(spec: BackboneSpec, inputSize: number, seed: number): tf.LayersModel {
+  const input = tf.input({ name: 'input', shape: [inputSize, inputSize, spec.inputChannels] });
+  return tf.model({ inputs: input, outputs: spec.build(input, seededContext(seed)), name: spec.name });
+}
+
+export function buildClassifier(spec: BackboneSpec, inputSize: number, options: HeadOptions): tf.LayersModel {
+  const input = tf.input({ name: 'input', shape: [inputSize, inputSize, spec.inputChannels] });
+  let x = spec.build(input, seededContext(options.seed));
+  for (const layer of headLayers({ ...options, head: options.head ?? spec.head })) x = apply(layer, x);
+  return tf.model({ inputs: input, outputs: x, name: `${spec.name}_transfer` });
+}
+
+/** The backbone's layers in network order (input layer and head excluded), each with its block. */
+export function backboneLayers(model: tf.LayersModel, spec: BackboneSpec): Array<{ readonly layer: tf.layers.Layer; readonly block: string }> {
+  const out: Array<{ layer: tf.layers.Layer; block: string }> = [];
+  let b = 0;
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'InputLayer') continue;
+    const block = spec.blocks[b];
+    if (block === undefined) break;
+    out.push({ layer, block: block.name });
+    if (layer.name === block.end) b++;
+  }
+  if (b !== spec.blocks.length) throw new Error(`backbone ${spec.name}: block ${spec.blocks[b]?.name ?? '?'} ends at ${spec.blocks[b]?.end ?? '?'}, which the model does not have`);
+  return out;
 }

@@ -16,10 +16,14 @@ export class StepDropout extends tf.layers.Layer {
   readonly seed: number;
   #step = 0;
 
-  constructor(args: { name: string; rate: number; seed: number }) {
-    super({ name: args.name });
+  /** Keras's `noise_shape`: `null` entries follow the input (EfficientNet's drop-connect is [null, 1, 1, 1]). */
+  readonly noiseShape: readonly (number | null)[] | undefined;
+
+  constructor(args: { name: string; rate: number; seed: number; noiseShape?: readonly (number | null)[]; trainable?: boolean }) {
+    super({ name: args.name, trainable: args.trainable ?? true });
     this.rate = args.rate;
     this.seed = args.seed;
+    this.noiseShape = args.noiseShape;
     this.supportsMasking = true;
   }
 
@@ -31,12 +35,15 @@ export class StepDropout extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     if (x === undefined) throw new Error('dropout: no input');
-    if (kwargs['training'] !== true || this.rate <= 0 || this.rate >= 1) return tf.clone(x);
-    return tf.dropout(x, this.rate, undefined, deriveSeed(this.seed, this.#step));
+    // A frozen dropout is off, as a frozen BatchNorm runs in inference mode (so the cached path,
+    // which runs the frozen prefix through predict, computes the same).
+    if (kwargs['training'] !== true || !this.trainable || this.rate <= 0 || this.rate >= 1) return tf.clone(x);
+    const noiseShape = this.noiseShape?.map((d, i) => d ?? x.shape[i] ?? 1);
+    return tf.dropout(x, this.rate, noiseShape, deriveSeed(this.seed, this.#step));
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), rate: this.rate, noiseShape: null, seed: null };
+    return { ...super.getConfig(), rate: this.rate, noiseShape: this.noiseShape === undefined ? null : [...this.noiseShape], seed: null };
   }
 }
 

@@ -5,15 +5,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { augmentBatch, type AugmentOptions } from '../data/augment.js';
 import type { ImageSet } from '../data/types.js';
-import type { Preprocessing } from './backbones.js';
+import type { Preprocessing } from './spec.js';
 
 export interface InputSpec {
   readonly inputSize: number;
   readonly preprocessing: Preprocessing;
 }
-
-/** ImageNet channel means in BGR order, as keras.applications.imagenet_utils ('caffe' mode). */
-const CAFFE_BGR_MEAN = [103.939, 116.779, 123.68] as const;
 
 /** Copies the chosen images into one float32 buffer (the only copy made for a batch). */
 export function gatherPixels(set: ImageSet, indices: ArrayLike<number>): Float32Array {
@@ -28,12 +25,13 @@ export function gatherPixels(set: ImageSet, indices: ArrayLike<number>): Float32
   return out;
 }
 
-/** Applies a backbone's preprocessing to RGB float pixels in [0, 255]. */
-export function preprocess(x: tf.Tensor4D, preprocessing: Preprocessing): tf.Tensor4D {
+/** Applies a backbone's preprocessing (spec.ts: channel order, then scale and offset) to RGB pixels in [0, 255]. */
+export function preprocess(x: tf.Tensor4D, p: Preprocessing): tf.Tensor4D {
   return tf.tidy(() => {
-    if (preprocessing === 'unit') return tf.div(x, 255);
-    const bgr = tf.reverse(x, -1);
-    return tf.sub(bgr, tf.tensor1d([...CAFFE_BGR_MEAN]));
+    const ordered = p.channels === 'bgr' ? tf.reverse(x, -1) : x;
+    const scaled = p.scale.every((s) => s === 1) ? ordered : tf.mul<tf.Tensor4D>(ordered, tf.tensor1d([...p.scale]));
+    const out = p.offset.every((o) => o === 0) ? scaled : tf.add<tf.Tensor4D>(scaled, tf.tensor1d([...p.offset]));
+    return out;
   });
 }
 

@@ -12,7 +12,8 @@ import { ParamError, WeightsError } from '../../errors.js';
 import { kerasModelsDir } from '../cache-dirs.js';
 import { ensureFile } from '../download.js';
 import { META_FILE, modelMetaSchema, type ModelMeta } from '../export/meta.js';
-import { baseLayerNames, convLayerNames, type BackboneSpec } from './backbones.js';
+import type { BackboneSpec } from './backbones.js';
+import { backboneLayers } from './build.js';
 import { applyKerasWeights, readKerasWeights } from './keras-weights.js';
 import type { Logger } from 'pino';
 
@@ -50,10 +51,13 @@ export async function resolveWeights(value: string, spec: BackboneSpec, deps: We
       url: named.url,
       fileName: named.fileName,
       cacheDir: kerasModelsDir(deps.env),
-      checksum: { algorithm: 'md5', hex: named.md5 },
+      checksum: named.checksum,
       fetch: deps.fetch,
       logger: deps.logger,
     });
+    if (named.checksum === undefined) {
+      deps.logger.warn({ weights: path, backbone: spec.name }, `no checksum is published for the ${spec.name} ${value} weights (${named.url}); the file is checked by its layers and shapes, and its sha256 is tagged as transferkit.weights_fingerprint`);
+    }
     return { kind: 'imagenet', path };
   }
   const path = resolve(deps.cwd, value);
@@ -70,6 +74,11 @@ export async function resolveWeights(value: string, spec: BackboneSpec, deps: We
     return { kind: 'transferkit', dir: path, meta };
   }
   return { kind: 'keras-h5', path };
+}
+
+/** The backbone's layers that carry weights (conv kernels, BatchNorm statistics), in network order. */
+export function weightedBackboneLayers(model: tf.LayersModel, spec: BackboneSpec): string[] {
+  return backboneLayers(model, spec).filter(({ layer }) => layer.weights.length > 0).map(({ layer }) => layer.name);
 }
 
 async function sha256(path: string): Promise<string> {
@@ -99,13 +108,13 @@ export async function loadBaseWeights(model: tf.LayersModel, spec: BackboneSpec,
     case 'imagenet':
     case 'keras-h5': {
       const weights = await readKerasWeights(source.path);
-      applyKerasWeights(model, weights, { layers: convLayerNames(spec), file: source.path });
+      applyKerasWeights(model, weights, { layers: weightedBackboneLayers(model, spec), file: source.path, backbone: spec.name });
       return weightsFingerprint(source);
     }
     case 'transferkit': {
       const base = await tf.loadLayersModel(`file://${join(source.dir, 'model.json')}`);
       try {
-        for (const name of baseLayerNames(spec)) {
+        for (const name of weightedBackboneLayers(model, spec)) {
           const from = base.getLayer(name);
           model.getLayer(name).setWeights(from.getWeights());
         }

@@ -19,6 +19,7 @@ export const trainParamsSchema = z.strictObject({
   input_size: int(0, 1024, 0),
   retrained_conv_layers: intOrAll(0, 1000, 0),
   retrained_blocks: intOrAll(0, 100, 0),
+  head: oneOf(['auto', 'flatten', 'pooled'] as const, 'auto'),
   dense_units: int(1, 65_536, 256),
   dropout: float(0, 0.95, 0.5),
   // Training.

@@ -58,8 +58,8 @@ export function similarityLevel(pad: number): SimilarityLevel {
 
 /** "The last layers": the last block's conv layers, but never more than half of all conv layers (at least 1). */
 export function lastLayersCount(blocks: BackboneSpec['blocks']): number {
-  const total = blocks.reduce((n, b) => n + b.length, 0);
-  const last = blocks.at(-1)?.length ?? 1;
+  const total = blocks.reduce((n, b) => n + (b.convLayers?.length ?? 0), 0);
+  const last = blocks.at(-1)?.convLayers?.length ?? 1;
   return Math.max(1, Math.min(last, Math.floor(total / 2)));
 }
 

@@ -7,8 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/types.js';
-import { convLayerNames, type BackboneSpec } from '../model/backbones.js';
-import { convBaseLayers } from '../model/build.js';
+import type { BackboneSpec } from '../model/backbones.js';
+import { buildBackbone } from '../model/build.js';
+import { stackConvLayers } from '../model/spec.js';
 import { imageBatch } from '../model/input.js';
 import { loadBaseWeights, type WeightsSource } from '../model/weights.js';
 import { matrix, type Matrix } from './matrix.js';
@@ -26,12 +27,11 @@ export interface FeatureExtractor {
 const BATCH = 64;
 
 export async function featureExtractor(spec: BackboneSpec, weights: WeightsSource, inputSize: number, seed: number): Promise<FeatureExtractor> {
-  const base = tf.sequential({ name: `${spec.name}_features` });
-  base.add(tf.layers.inputLayer({ name: 'input', inputShape: [inputSize, inputSize, spec.inputChannels] }));
-  for (const layer of convBaseLayers(spec, seed)) base.add(layer);
+  const base = buildBackbone(spec, inputSize, seed);
   try {
     const weightsFingerprint = await loadBaseWeights(base, spec, weights);
-    const layer = convLayerNames(spec).at(-1) ?? '';
+    // Plain stacks: the last conv layer (before its pool); graph backbones: their last feature map.
+    const layer = stackConvLayers(spec)?.at(-1) ?? base.layers.at(-1)?.name ?? '';
     const output = base.getLayer(layer).output;
     if (Array.isArray(output)) throw new Error(`layer ${layer} has several outputs`);
     const dim = output.shape.at(-1);

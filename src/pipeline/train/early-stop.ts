@@ -5,12 +5,13 @@
  * resumed run stops where the uninterrupted one would have.
  */
 import * as tf from '@tensorflow/tfjs';
+import { stateWeights } from '../model/state-weights.js';
 
 export interface EarlyStopState {
   readonly bestLoss: number;
   readonly bestEpoch: number;
   readonly wait: number;
-  /** The best epoch's trainable weights, in `model.trainableWeights` order (absent before any). */
+  /** The best epoch's weights, in `stateWeights(model)` order (absent before any). */
   readonly weights: readonly tf.Tensor[] | undefined;
 }
 
@@ -55,7 +56,7 @@ export class BestWeights {
       this.#bestLoss = valLoss;
       this.#bestEpoch = epoch;
       this.#wait = 0;
-      this.#replace(this.model.trainableWeights.map((w) => tf.clone(w.read())));
+      this.#replace(stateWeights(this.model).map((w) => tf.clone(w.read())));
       return false;
     }
     this.#wait++;
@@ -66,7 +67,7 @@ export class BestWeights {
   restore(): void {
     const saved = this.#saved;
     if (saved === undefined) return;
-    this.model.trainableWeights.forEach((w, i) => {
+    stateWeights(this.model).forEach((w, i) => {
       const value = saved[i];
       if (value !== undefined) w.write(value);
     });

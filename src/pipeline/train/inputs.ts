@@ -12,7 +12,6 @@ import { cacheKey, imagesDigest, weightsDigest } from '../cache/key.js';
 import { splitAtFreeze } from '../cache/split.js';
 import type { FeatureDtype } from '../cache/store.js';
 import type { ImageSet } from '../data/types.js';
-import type { FreezePlan } from '../model/freeze.js';
 import type { InputSpec } from '../model/input.js';
 import type { Augmentation } from '../params/fields.js';
 import { featureSource, imageSource, prefixSource, type BatchSource } from './source.js';
@@ -59,9 +58,9 @@ function uncached(model: tf.LayersModel, sets: Sets, input: InputSpec, why: stri
   };
 }
 
-export async function trainingInputs(model: tf.LayersModel, plan: FreezePlan, sets: Sets, input: InputSpec, s: CacheSettings): Promise<TrainingInputs> {
+export async function trainingInputs(model: tf.LayersModel, sets: Sets, input: InputSpec, s: CacheSettings): Promise<TrainingInputs> {
   if (s.mode === 'off') return uncached(model, sets, input, 'off', s.augment);
-  const split = splitAtFreeze(model, plan);
+  const split = splitAtFreeze(model);
   if (split === undefined) return uncached(model, sets, input, 'not applicable (no frozen layers before the first trainable one)', s.augment);
   const flops = modelFlops(split.prefix);
   if (s.mode === 'auto' && flops < CHEAP_PREFIX_FLOPS) {

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { evaluate, type Evaluation } from '../evaluate.js';
 import type { EpochContext, Phase } from '../events.js';
 import type { ImageSet } from '../data/types.js';
+import type { BackboneSpec } from '../model/backbones.js';
 import { applyFreeze, type FreezePlan } from '../model/freeze.js';
 import type { InputSpec } from '../model/input.js';
 import type { StageRecord } from '../checkpoint/state.js';
@@ -25,6 +26,8 @@ export interface StageSpec {
 export interface PhaseOptions {
   readonly phase: Phase;
   readonly stages: readonly StageSpec[];
+  /** The classifier's backbone: its blocks say which layers a stage's freeze plan covers. */
+  readonly backbone: BackboneSpec;
   readonly sets: { readonly train: ImageSet; readonly validation: ImageSet; readonly test: ImageSet };
   readonly numClasses: number;
   readonly input: InputSpec;
@@ -62,7 +65,7 @@ export interface PhaseResume {
 
 export interface StageOutcome {
   readonly stage: number;
-  readonly trainableConv: readonly string[];
+  readonly trainable: readonly string[];
   readonly epochsRun: number;
   readonly bestEpoch: number;
   readonly stoppedEarly: boolean;
@@ -98,8 +101,8 @@ export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promis
       continue;
     }
     const resume = o.resume?.stage === stage ? o.resume : undefined;
-    applyFreeze(model, spec.plan);
-    const inputs = await trainingInputs(model, spec.plan, o.sets, o.input, o.cache);
+    applyFreeze(model, o.backbone, spec.plan);
+    const inputs = await trainingInputs(model, o.sets, o.input, o.cache);
     try {
       const cacheTags = Object.fromEntries(Object.entries(inputs.cacheTags).map(([k, v]) => [stageKey(k, stage), v]));
       inputs.model.compile({ optimizer: tf.train.adam(spec.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
@@ -126,7 +129,7 @@ export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promis
       });
       resume?.fit.earlyStop?.weights?.forEach((t) => t.dispose());
       records.push({
-        outcome: { stage, trainableConv: [...spec.plan.trainableConv], epochsRun: result.epochs.length, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly },
+        outcome: { stage, trainable: [...spec.plan.trainable], epochsRun: result.epochs.length, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly },
         epochs: [...result.epochs],
         trainSeconds: (o.now() - tFit) / 1000,
         cacheSecondsSaved: inputs.savedSeconds(result.epochs.length),

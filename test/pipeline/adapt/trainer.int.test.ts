@@ -42,7 +42,7 @@ describe('adaptation training loop', () => {
     it(`${method}: its metrics every epoch, frozen layers untouched, no tensor leaked`, async () => {
       const before = tf.memory().numTensors;
       const model = buildClassifier(spec, 16, { numClasses: 4, denseUnits: 16, dropout: 0.5, seed: 1 });
-      applyFreeze(model, planFreeze(spec, 1));
+      applyFreeze(model, spec, planFreeze(spec, 1));
       const frozen = Array.from(model.getLayer('block1_conv1').getWeights()[0]?.dataSync() ?? []);
       const trained = Array.from(model.getLayer('block1_conv2').getWeights()[0]?.dataSync() ?? []);
       const result = await trainAdaptation(model, {

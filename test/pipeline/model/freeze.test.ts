@@ -1,33 +1,34 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParamError } from '../../../src/errors.js';
-import { BACKBONES, baseLayerNames, convLayerNames } from '../../../src/pipeline/model/backbones.js';
+import { BACKBONES } from '../../../src/pipeline/model/backbones.js';
+import { stackConvLayers } from '../../../src/pipeline/model/spec.js';
 import { planFreeze } from '../../../src/pipeline/model/freeze.js';
 
 describe('backbone registry', () => {
   it('names VGG16 and VGG19 layers as keras.applications does', () => {
-    const v16 = convLayerNames(BACKBONES.vgg16);
+    const v16 = stackConvLayers(BACKBONES.vgg16) ?? [];
     assert.equal(v16.length, 13);
     assert.equal(v16[0], 'block1_conv1');
     assert.equal(v16.at(-1), 'block5_conv3');
-    assert.equal(convLayerNames(BACKBONES.vgg19).length, 16);
-    assert.equal(convLayerNames(BACKBONES.vgg19).at(-1), 'block5_conv4');
-    assert.deepEqual(baseLayerNames(BACKBONES['small-cnn']), ['block1_conv1', 'block1_conv2', 'block1_pool']);
+    assert.equal(stackConvLayers(BACKBONES.vgg19)?.length, 16);
+    assert.equal(stackConvLayers(BACKBONES.vgg19)?.at(-1), 'block5_conv4');
+    assert.deepEqual(BACKBONES['small-cnn'].blocks, [{ name: 'block1', end: 'block1_pool', convLayers: ['block1_conv1', 'block1_conv2'] }]);
   });
   it('carries the official weights URL and MD5', () => {
-    assert.match(BACKBONES.vgg16.weights.imagenet.url, /^https:\/\/storage\.googleapis\.com\/tensorflow\/keras-applications\/vgg16\/vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5$/);
-    assert.equal(BACKBONES.vgg16.weights.imagenet.md5, '6d6bbae143d832006294945121d1f1fc');
-    assert.equal(BACKBONES.vgg19.weights.imagenet.md5, '253f8cb515780f3b799900260a226db6');
+    assert.match(BACKBONES.vgg16.weights.imagenet?.url ?? '', /^https:\/\/storage\.googleapis\.com\/tensorflow\/keras-applications\/vgg16\/vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5$/);
+    assert.deepEqual(BACKBONES.vgg16.weights.imagenet?.checksum, { algorithm: 'md5', hex: '6d6bbae143d832006294945121d1f1fc' });
+    assert.deepEqual(BACKBONES.vgg19.weights.imagenet?.checksum, { algorithm: 'md5', hex: '253f8cb515780f3b799900260a226db6' });
   });
 });
 
 describe('planFreeze', () => {
   it('trains the last N conv layers', () => {
     const plan = planFreeze(BACKBONES.vgg16, 2);
-    assert.deepEqual(plan.trainableConv, ['block5_conv2', 'block5_conv3']);
-    assert.equal(plan.frozenConv.length, 11);
-    assert.deepEqual(planFreeze(BACKBONES.vgg16, 0).trainableConv, []);
-    assert.equal(planFreeze(BACKBONES.vgg16, 'all').frozenConv.length, 0);
+    assert.deepEqual(plan.trainable, ['block5_conv2', 'block5_conv3']);
+    assert.equal(plan.frozen.length, 11);
+    assert.deepEqual(planFreeze(BACKBONES.vgg16, 0).trainable, []);
+    assert.equal(planFreeze(BACKBONES.vgg16, 'all').frozen.length, 0);
   });
   it('rejects more layers than the backbone has, naming the count', () => {
     assert.throws(
@@ -39,9 +40,9 @@ describe('planFreeze', () => {
 
 describe('planFreeze by block', () => {
   it('trains the conv layers of the last N blocks (VGG19: the last block has four)', () => {
-    assert.deepEqual(planFreeze(BACKBONES.vgg19, { convLayers: 0, blocks: 1 }).trainableConv, ['block5_conv1', 'block5_conv2', 'block5_conv3', 'block5_conv4']);
-    assert.equal(planFreeze(BACKBONES.vgg16, { convLayers: 0, blocks: 2 }).trainableConv.length, 6);
-    assert.equal(planFreeze(BACKBONES.vgg16, { convLayers: 0, blocks: 'all' }).frozenConv.length, 0);
+    assert.deepEqual(planFreeze(BACKBONES.vgg19, { convLayers: 0, blocks: 1 }).trainable, ['block5_conv1', 'block5_conv2', 'block5_conv3', 'block5_conv4']);
+    assert.equal(planFreeze(BACKBONES.vgg16, { convLayers: 0, blocks: 2 }).trainable.length, 6);
+    assert.equal(planFreeze(BACKBONES.vgg16, { convLayers: 0, blocks: 'all' }).frozen.length, 0);
   });
   it('rejects a block count out of range and both counts at once, naming the parameters', () => {
     assert.throws(

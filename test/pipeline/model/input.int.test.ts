@@ -1,4 +1,5 @@
 import { before, describe, it } from 'node:test';
+import { PREPROCESSING } from '../../../src/pipeline/model/spec.js';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src/pipeline/backend.js';
@@ -27,7 +28,7 @@ describe('model input', () => {
 
   it("applies Keras's VGG preprocess_input: RGB→BGR minus the ImageNet means", () => {
     const s: ImageSet = { images: Uint8Array.from([10, 20, 30]), labels: new Int32Array(1), count: 1, height: 1, width: 1, channels: 3 };
-    const x = imageBatch(s, [0], { inputSize: 1, preprocessing: 'caffe' });
+    const x = imageBatch(s, [0], { inputSize: 1, preprocessing: PREPROCESSING.caffe });
     const got = [...x.dataSync()];
     x.dispose();
     const want = [30 - 103.939, 20 - 116.779, 10 - 123.68];
@@ -36,7 +37,7 @@ describe('model input', () => {
 
   it('replicates grayscale to 3 channels and resizes to the input size', () => {
     const s = set(1, 4, 2);
-    const x = imageBatch(s, [0, 1], { inputSize: 8, preprocessing: 'unit' });
+    const x = imageBatch(s, [0, 1], { inputSize: 8, preprocessing: PREPROCESSING.unit });
     assert.deepEqual(x.shape, [2, 8, 8, 3]);
     const [r, g, b] = tf.split(x, 3, 3).map((t) => t.dataSync());
     assert.deepEqual([...(r ?? [])], [...(g ?? [])]);
@@ -49,7 +50,7 @@ describe('model input', () => {
   it('leaves no tensors behind', () => {
     const s = set(1, 4, 2);
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) imageBatch(s, [0, 1], { inputSize: 8, preprocessing: 'caffe' }).dispose();
+    for (let i = 0; i < 3; i++) imageBatch(s, [0, 1], { inputSize: 8, preprocessing: PREPROCESSING.caffe }).dispose();
     assert.equal(tf.memory().numTensors, before);
   });
 });

@@ -3,6 +3,7 @@
  * cached in Keras's cache folder (a Keras user's file is reused), and loaded into the right layers.
  */
 import { after, before, describe, it } from 'node:test';
+import { VGG_FILTERS } from '../../../src/pipeline/model/arch/vgg.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -34,10 +35,10 @@ describe('imagenet-style weights by name', () => {
   before(async () => {
     await initBackend('tensorflow');
     dir = await mkdtemp(join(tmpdir(), 'transferkit-weights-'));
-    made = await makeKerasNotopH5(join(dir, 'source.h5'), BACKBONES['small-cnn'].blocks, { seed: 5 });
+    made = await makeKerasNotopH5(join(dir, 'source.h5'), VGG_FILTERS['small-cnn'], { seed: 5 });
     bytes = await readFile(made.path);
     const md5 = createHash('md5').update(bytes).digest('hex');
-    spec = { ...BACKBONES['small-cnn'], weights: { imagenet: { url: URL_, fileName: FILE, md5 } } };
+    spec = { ...BACKBONES['small-cnn'], weights: { imagenet: { format: 'keras-h5', url: URL_, fileName: FILE, checksum: { algorithm: 'md5', hex: md5 } } } };
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -68,7 +69,7 @@ describe('imagenet-style weights by name', () => {
   });
 
   it('refuses a download whose MD5 differs from the published one, naming URL and hashes', async () => {
-    const wrong: BackboneSpec = { ...spec, weights: { imagenet: { url: URL_, fileName: 'other.h5', md5: '0'.repeat(32) } } };
+    const wrong: BackboneSpec = { ...spec, weights: { imagenet: { format: 'keras-h5', url: URL_, fileName: 'other.h5', checksum: { algorithm: 'md5', hex: '0'.repeat(32) } } } };
     await assert.rejects(
       resolveWeights('imagenet', wrong, deps()),
       (e: unknown) => e instanceof Error && 'code' in e && e.code === 'ERR_CHECKSUM' && e.message.includes(URL_) && e.message.includes('0'.repeat(32)),

@@ -62,7 +62,7 @@ describe('strategy advice (size × similarity → transferkit parameters)', () =
     assert.equal(lastLayersCount(BACKBONES.vgg16.blocks), 3);
     assert.equal(lastLayersCount(BACKBONES.vgg19.blocks), 4);
     assert.equal(lastLayersCount(BACKBONES['small-cnn'].blocks), 1);
-    assert.equal(lastLayersCount([[8]]), 1);
+    assert.equal(lastLayersCount([{ name: 'b', end: 'b_pool', convLayers: ['b_conv1'] }]), 1);
   });
 
   it('is a pure function of its inputs', () => {

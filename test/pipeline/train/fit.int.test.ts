@@ -1,4 +1,6 @@
 import { before, describe, it } from 'node:test';
+import { stackSpec } from '../../../src/pipeline/model/arch/vgg.js';
+import { PREPROCESSING } from '../../../src/pipeline/model/spec.js';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src/pipeline/backend.js';
@@ -9,16 +11,16 @@ import { applyFreeze, planFreeze } from '../../../src/pipeline/model/freeze.js';
 import { fit, type EpochMetrics } from '../../../src/pipeline/train/fit.js';
 import { imageSource } from '../../../src/pipeline/train/source.js';
 
-const TINY: BackboneSpec = {
+const TINY: BackboneSpec = stackSpec({
   name: 'tiny',
   description: 'test backbone',
-  blocks: [[4, 4], [8]],
-  inputChannels: 3,
+  filters: [[4, 4], [8]],
   defaultInputSize: 8,
   minInputSize: 4,
-  preprocessing: 'unit',
+  preprocessing: PREPROCESSING.unit,
   weights: {},
-};
+  flops: { inputSize: 8, gflops: 0 },
+});
 
 /** Two classes that differ by brightness, so a model can learn them. */
 function images(count: number, seed: number): ImageSet {
@@ -38,7 +40,7 @@ function images(count: number, seed: number): ImageSet {
 
 function build(retrained: number) {
   const model = buildClassifier(TINY, 8, { numClasses: 2, denseUnits: 8, dropout: 0.2, seed: 1 });
-  applyFreeze(model, planFreeze(TINY, retrained));
+  applyFreeze(model, TINY, planFreeze(TINY, retrained));
   model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   return model;
 }
@@ -47,7 +49,7 @@ const snapshot = (model: tf.LayersModel, name: string) => model.getLayer(name).g
 
 describe('fit on the native backend', () => {
   before(async () => assert.equal((await initBackend('tensorflow')).name, 'tensorflow'));
-  const input = { inputSize: 8, preprocessing: 'unit' as const };
+  const input = { inputSize: 8, preprocessing: PREPROCESSING.unit };
 
   it('keeps frozen conv kernels bit-identical and changes the trainable ones', async () => {
     const model = build(1);
