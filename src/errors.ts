@@ -77,6 +77,13 @@ export class TrainingError extends TransferkitError {
   }
 }
 
+/** A checkpoint cannot be resumed (other inputs, another format, its folder unreadable). */
+export class CheckpointError extends TransferkitError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('ERR_CHECKPOINT', message, options);
+  }
+}
+
 /** `"abc" (string)`, `12 (number)`, `undefined`: how a value appears in error messages. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';

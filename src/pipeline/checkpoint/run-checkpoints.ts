@@ -5,22 +5,18 @@
  * in every later checkpoint, so a resumed run skips them.
  */
 import type { Logger } from '../../log.js';
-import { TransferkitError } from '../../errors.js';
+import { CheckpointError } from '../../errors.js';
 import type { Phase, PipelineEvents } from '../events.js';
 import type { TrainParams } from '../params/train.js';
 import type { EpochMetrics } from '../train/fit.js';
 import type { PhaseProgress, PhaseResult, PhaseResume } from '../train/stages.js';
 import { encodeCheckpoint } from './format.js';
-import { fingerprintDiff, type Fingerprint, type Manifest } from './state.js';
+import { CHECKPOINT_FORMAT_VERSION, fingerprintDiff, type Fingerprint, type Manifest } from './state.js';
 import type { CheckpointStore, LoadedCheckpoint } from './store.js';
 import { earlyStopFrom, restoreTensors, snapshotTensors } from './tensors.js';
 
 /** A checkpoint could not be written, or cannot be used. */
-export class CheckpointError extends TransferkitError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super('ERR_CHECKPOINT', message, options);
-  }
-}
+export { CheckpointError };
 
 export interface RunCheckpointsOptions {
   readonly store: CheckpointStore;
@@ -116,7 +112,7 @@ export class RunCheckpoints {
       const last = p.stageEpochs.at(-1);
       const manifest: Manifest = {
         format: 'transferkit-checkpoint',
-        version: 1,
+        version: CHECKPOINT_FORMAT_VERSION,
         run_id: this.o.runId ?? null,
         fingerprint: this.o.fingerprint,
         phase,

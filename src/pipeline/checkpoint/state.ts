@@ -49,9 +49,12 @@ export const fingerprintSchema = z.object({
 });
 export type Fingerprint = z.infer<typeof fingerprintSchema>;
 
+/** 2: graph models (freeze plans by unit, BatchNorm statistics among the saved weights). */
+export const CHECKPOINT_FORMAT_VERSION = 2;
+
 export const manifestSchema = z.object({
   format: z.literal('transferkit-checkpoint'),
-  version: z.literal(1),
+  version: z.literal(CHECKPOINT_FORMAT_VERSION),
   run_id: z.string().nullable(),
   fingerprint: fingerprintSchema,
   phase: z.enum(['source', 'target', 'scratch']),

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import { writeFileAtomic } from '../../fs-atomic.js';
 import { decodeCheckpoint, type RawTensor } from './format.js';
-import { manifestSchema, type Manifest } from './state.js';
+import { CheckpointError } from '../../errors.js';
+import { CHECKPOINT_FORMAT_VERSION, manifestSchema, type Manifest } from './state.js';
 
 export const CHECKPOINT_SUFFIX = '.tkckpt';
 const KEEP = 2;
@@ -47,6 +48,16 @@ async function listFiles(dir: string): Promise<string[]> {
   return names.filter((n) => n.endsWith(CHECKPOINT_SUFFIX) && n.startsWith('ckpt-')).sort().map((n) => join(dir, n));
 }
 
+/** A whole checkpoint of another format version is not damaged: it is refused, never skipped. */
+function refuseOtherFormat(path: string, manifest: unknown): void {
+  if (typeof manifest !== 'object' || manifest === null || !('format' in manifest) || !('version' in manifest)) return;
+  if (manifest.format !== 'transferkit-checkpoint' || manifest.version === CHECKPOINT_FORMAT_VERSION) return;
+  throw new CheckpointError(
+    `Checkpoint ${path} has format version ${String(manifest.version)}, this transferkit reads version ${CHECKPOINT_FORMAT_VERSION} ` +
+      '(checkpoints from before graph models cannot be continued); pass resume=never to start over, or delete the file',
+  );
+}
+
 export class CheckpointStore {
   constructor(
     readonly dir: string,
@@ -69,10 +80,12 @@ export class CheckpointStore {
     for (const path of (await listFiles(this.dir)).reverse()) {
       try {
         const decoded = decodeCheckpoint(await readFile(path));
+        refuseOtherFormat(path, decoded.manifest);
         const manifest = manifestSchema.safeParse(decoded.manifest);
         if (!manifest.success) throw new Error(`manifest does not match the checkpoint schema: ${manifest.error.issues[0]?.message ?? ''}`);
         return { path, manifest: manifest.data, tensors: decoded.tensors };
       } catch (error) {
+        if (error instanceof CheckpointError) throw error;
         this.logger.warn({ file: path, reason: error instanceof Error ? error.message : String(error) }, 'ignoring a damaged checkpoint; trying the one before it');
       }
     }

@@ -1,4 +1,6 @@
 import { describe, it } from 'node:test';
+import { CheckpointError } from '../../../src/errors.js';
+import { CHECKPOINT_FORMAT_VERSION } from '../../../src/pipeline/checkpoint/state.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,7 @@ import { parseFault } from '../../../src/faults.js';
 
 const fp = { version: '0.1.0', params: { learning_rate: '0.001', seed: '42' }, data: 'a'.repeat(64), weights: 'sha256:' + 'b'.repeat(64) };
 const manifest = (epoch: number, phase: Manifest['phase'] = 'target'): Manifest => ({
-  format: 'transferkit-checkpoint', version: 1, run_id: 'r'.repeat(32), fingerprint: fp, phase, stage: 1, epoch, stage_done: false,
+  format: 'transferkit-checkpoint', version: CHECKPOINT_FORMAT_VERSION, run_id: 'r'.repeat(32), fingerprint: fp, phase, stage: 1, epoch, stage_done: false,
   stage_epochs: [{ epoch, stage: 1, loss: 0.5, accuracy: Number.NaN, val_loss: 0.6, val_accuracy: 0.7, epoch_seconds: 1, time: 1000 + epoch }],
   earlier_stages: [], early_stop: { bestLoss: 0.6, bestEpoch: epoch, wait: 0 }, completed_phases: {}, saved_at: 5000 + epoch,
 });
@@ -66,6 +68,20 @@ describe('CheckpointStore', () => {
       await store.write(manifest(9), encodeCheckpoint(manifest(9), tensors));
       await store.write(manifest(0, 'scratch'), encodeCheckpoint(manifest(0, 'scratch'), tensors));
       assert.equal((await store.latest())?.manifest.phase, 'scratch');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('checkpoints of another format version', () => {
+  it('are refused by name with resume=never as the way out, not skipped as damaged', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'transferkit-ckpt-'));
+    try {
+      const store = new CheckpointStore(dir, quiet());
+      const old = { ...manifest(4), version: 1 };
+      await writeFile(join(dir, 'ckpt-1-0000005-r-target-stage1.tkckpt'), encodeCheckpoint(old, tensors));
+      await assert.rejects(store.latest(), (e: unknown) => e instanceof CheckpointError && e.code === 'ERR_CHECKPOINT' && /format version 1, this transferkit reads version 2/.test(e.message) && /resume=never/.test(e.message));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
