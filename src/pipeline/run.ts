@@ -11,7 +11,7 @@ import type { PipelineDeps } from './deps.js';
 import { initBackend } from './backend.js';
 import type { Phase, PipelineEvents, RunFinished } from './events.js';
 import { exportModelDir } from './export/model-dir.js';
-import type { ModelMeta } from './export/meta.js';
+import { modelMeta, type ModelMeta } from './export/meta.js';
 import { writeEvaluationReports } from './export/reports.js';
 import { getBackbone } from './model/backbones.js';
 import { trainableParams } from './model/freeze.js';
@@ -77,18 +77,8 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
     now: deps.now,
     augment: params.augment,
   };
-  const meta = (d: PreparedData, baseWeights: string): ModelMeta => ({
-    format: 'transferkit-model',
-    version: 1,
-    backbone: params.backbone,
-    input_size: inputSize,
-    preprocessing: spec.preprocessing.name,
-    dataset: d.dataset.name,
-    class_ids: [...d.classIds],
-    class_names: [...d.classNames],
-    base_weights: baseWeights,
-    created_by: `transferkit ${VERSION}`,
-  });
+  const meta = (d: PreparedData, baseWeights: string): ModelMeta =>
+    modelMeta({ spec, inputSize, dataset: d.dataset.name, classIds: d.classIds, classNames: d.classNames, baseWeights });
 
   await ensureWritable(deps.outputDir, 'output_dir');
   if (deps.checkpointDir !== undefined) await ensureWritable(deps.checkpointDir, 'checkpoint_dir');
@@ -171,14 +161,14 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
   const sourceModelDir = join(deps.outputDir, 'source-model');
   if (recipe.source !== undefined && sourceData !== undefined) {
     source = await finishedPhase('source', sourceModelDir) ?? await runPhase('source', sourceData, weights, recipe.source.stages, async (model, fingerprint) => {
-      await exportModelDir(model, sourceModelDir, meta(sourceData, fingerprint));
+      await exportModelDir(model, sourceModelDir, meta(sourceData, fingerprint), spec.preprocessing);
     });
     checkpoints.markCompleted('source', source.result);
     weights = await resolveWeights(sourceModelDir, spec, deps);
   }
   const modelDir = join(deps.outputDir, 'model');
   const target = await finishedPhase('target', modelDir) ?? await runPhase('target', data, weights, recipe.stages, async (model, fingerprint) => {
-    await exportModelDir(model, modelDir, meta(data, fingerprint));
+    await exportModelDir(model, modelDir, meta(data, fingerprint), spec.preprocessing);
   });
   checkpoints.markCompleted('target', target.result);
   const scratch = recipe.scratch === undefined ? undefined : await runPhase('scratch', data, { kind: 'none' }, recipe.scratch.stages);

@@ -16,6 +16,7 @@ import type { ImageSet } from '../data/types.js';
 import { evaluate } from '../evaluate.js';
 import type { RunFinished } from '../events.js';
 import { exportModelDir } from '../export/model-dir.js';
+import { modelMeta } from '../export/meta.js';
 import { writeEvaluationReports } from '../export/reports.js';
 import { getBackbone } from '../model/backbones.js';
 import { buildClassifier, headOf } from '../model/build.js';
@@ -128,18 +129,7 @@ export async function runAdaptation(params: TrainParams, deps: RunDeps): Promise
     logger.info({ test_accuracy: targetTest.accuracy, source_test_accuracy: sourceTest?.accuracy, selected_epoch: train.selectedEpoch }, 'evaluated on the target test set');
 
     const modelDir = join(deps.outputDir, 'model');
-    await exportModelDir(model, modelDir, {
-      format: 'transferkit-model',
-      version: 1,
-      backbone: params.backbone,
-      input_size: inputSize,
-      preprocessing: spec.preprocessing.name,
-      dataset: data.target.name,
-      class_ids: [...data.classIds],
-      class_names: [...data.classNames],
-      base_weights: fingerprint,
-      created_by: `transferkit ${VERSION}`,
-    });
+    await exportModelDir(model, modelDir, modelMeta({ spec, inputSize, dataset: data.target.name, classIds: data.classIds, classNames: data.classNames, baseWeights: fingerprint }), spec.preprocessing);
     await writeEvaluationReports(join(deps.outputDir, 'evaluation'), targetTest, data.classNames);
     const seconds = (deps.now() - t0) / 1000;
     const summary = { params, data, train, signal, targetTest, sourceTest, seconds, selection: selectionMetrics(train.epochs, train.selectedEpoch, signal) };

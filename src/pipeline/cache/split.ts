@@ -10,6 +10,7 @@
  * frozen the cache holds the pooled features (1,280 values per image for EfficientNet, not 7×7×1,280).
  */
 import * as tf from '@tensorflow/tfjs';
+import { inputsOf, mappedOutput, outputOf, reapply } from '../model/graph.js';
 
 export interface SplitModel {
   /** Input image → activations at the cut. Frozen: never trained. */
@@ -20,18 +21,6 @@ export interface SplitModel {
   readonly cutAfter: string;
   /** Shape of one example's activations at the cut. */
   readonly featureShape: readonly number[];
-}
-
-// A layer's node 0 is its place in the classifier; later nodes are earlier splits' suffixes.
-function inputsOf(layer: tf.layers.Layer): tf.SymbolicTensor[] {
-  return layer.inboundNodes[0]?.inputTensors ?? [];
-}
-
-function outputOf(layer: tf.layers.Layer): tf.SymbolicTensor {
-  const out = layer.inboundNodes[0]?.outputTensors;
-  const first = out?.[0];
-  if (out?.length !== 1 || first === undefined) throw new Error(`layer ${layer.name} does not have one output; cannot cut there`);
-  return first;
 }
 
 /** True when the layer changes during training: it has weights and trains. */
@@ -80,19 +69,8 @@ export function splitAtFreeze(model: tf.LayersModel): SplitModel | undefined {
   const input = tf.input({ shape: featureShape, name: 'cached_activations' });
   // Re-apply the layers after the cut to the new input, following the classifier's own wiring.
   const mapped = new Map<number, tf.SymbolicTensor>([[output.id, input]]);
-  for (const layer of layers.slice(cut + 1)) {
-    const ins = inputsOf(layer).map((t) => {
-      const m = mapped.get(t.id);
-      if (m === undefined) throw new Error(`layer ${layer.name} reads ${t.name}, which lies before the cut after ${last.name}`);
-      return m;
-    });
-    const y = layer.apply(ins.length === 1 && ins[0] !== undefined ? ins[0] : ins);
-    if (!(y instanceof tf.SymbolicTensor)) throw new Error(`layer ${layer.name} did not give one symbolic output`);
-    mapped.set(outputOf(layer).id, y);
-  }
-  const modelOut = model.outputs[0];
-  const suffixOut = modelOut === undefined ? undefined : mapped.get(modelOut.id);
-  if (suffixOut === undefined) throw new Error('the classifier output was not reached from the cut');
+  reapply(layers.slice(cut + 1), mapped);
+  const suffixOut = mappedOutput(model, mapped);
   const suffix = tf.model({ inputs: input, outputs: suffixOut, name: `${model.name}_trainable_suffix` });
   return { prefix, suffix, cutAfter: last.name, featureShape };
 }

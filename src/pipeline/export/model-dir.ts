@@ -8,18 +8,24 @@ import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ExportError } from '../../errors.js';
 import { writeKerasH5 } from './keras-h5.js';
+import type { Preprocessing } from '../model/spec.js';
 import { META_FILE, type ModelMeta } from './meta.js';
+import { withPreprocessing } from './self-contained.js';
 
 export interface ExportedModel {
   readonly dir: string;
   readonly files: readonly string[];
 }
 
-/** Extra files (name → content) are written into the folder too, e.g. an MLmodel file. */
+/**
+ * `preprocessing` goes into the graph (export/self-contained.ts), so the saved model takes raw RGB
+ * pixels. Extra files (name → content) are written into the folder too, e.g. an MLmodel file.
+ */
 export async function exportModelDir(
   model: tf.LayersModel,
   dir: string,
   meta: ModelMeta,
+  preprocessing: Preprocessing,
   extra: Readonly<Record<string, string>> = {},
 ): Promise<ExportedModel> {
   const parent = dirname(dir);
@@ -29,8 +35,13 @@ export async function exportModelDir(
     await mkdir(parent, { recursive: true });
     await rm(partial, { recursive: true, force: true });
     await mkdir(partial);
-    await model.save(`file://${partial}`);
-    await writeKerasH5(model, join(partial, 'model.h5'));
+    const exported = withPreprocessing(model, preprocessing);
+    try {
+      await exported.model.save(`file://${partial}`);
+      await writeKerasH5(exported.model, join(partial, 'model.h5'));
+    } finally {
+      exported.dispose();
+    }
     await writeFile(join(partial, META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
     for (const [name, content] of Object.entries(extra)) await writeFile(join(partial, name), content);
     await rm(previous, { recursive: true, force: true });

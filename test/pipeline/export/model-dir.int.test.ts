@@ -12,32 +12,32 @@ import { execa } from 'execa';
 import pino from 'pino';
 import { initBackend } from '../../../src/pipeline/backend.js';
 import { exportModelDir } from '../../../src/pipeline/export/model-dir.js';
-import type { ModelMeta } from '../../../src/pipeline/export/meta.js';
+import { modelMeta, type ModelMeta } from '../../../src/pipeline/export/meta.js';
 import { BACKBONES } from '../../../src/pipeline/model/backbones.js';
 import { stackConvLayers } from '../../../src/pipeline/model/spec.js';
 import { buildClassifier } from '../../../src/pipeline/model/build.js';
+import { preprocess } from '../../../src/pipeline/model/input.js';
 import { loadBaseWeights, resolveWeights } from '../../../src/pipeline/model/weights.js';
 import { venvPython } from '../../support/python.js';
 
 const spec = BACKBONES['small-cnn'];
 const SIZE = 16;
-const meta: ModelMeta = {
-  format: 'transferkit-model', version: 1, backbone: 'small-cnn', input_size: SIZE, preprocessing: 'unit',
-  dataset: 'test', class_ids: [0, 1, 2], class_names: ['a', 'b', 'c'], base_weights: 'none', created_by: 'test',
-};
+const meta: ModelMeta = modelMeta({ spec, inputSize: SIZE, dataset: 'test', classIds: [0, 1, 2], classNames: ['a', 'b', 'c'], baseWeights: 'none' });
 const deps = { env: {}, fetch: globalThis.fetch, logger: pino({ level: 'silent' }), cwd: '/' };
 const weightsOf = (m: tf.LayersModel, name: string) => m.getLayer(name).getWeights().map((w) => Array.from(w.dataSync()));
 
 describe('model folder', () => {
   let dir: string;
   let model: tf.LayersModel;
-  const x = tf.randomUniform([4, SIZE, SIZE, 3], 0, 1, 'float32', 5);
+  // Raw pixels: the exported model preprocesses them itself; the classifier takes them preprocessed.
+  const x = tf.randomUniform([4, SIZE, SIZE, 3], 0, 255, 'float32', 5);
+  const classify = (m: tf.LayersModel) => Array.from((m.predict(preprocess(x, spec.preprocessing)) as tf.Tensor).dataSync());
 
   before(async () => {
     assert.equal((await initBackend('tensorflow')).name, 'tensorflow');
     dir = await mkdtemp(join(tmpdir(), 'transferkit-export-'));
     model = buildClassifier(spec, SIZE, { numClasses: 3, denseUnits: 8, dropout: 0.5, seed: 9 });
-    await exportModelDir(model, join(dir, 'model'), meta, { 'extra.txt': 'hello' });
+    await exportModelDir(model, join(dir, 'model'), meta, spec.preprocessing, { 'extra.txt': 'hello' });
   });
   after(async () => {
     model.dispose();
@@ -49,9 +49,10 @@ describe('model folder', () => {
     assert.deepEqual(await readdir(dir), ['model']);
     assert.deepEqual(JSON.parse(await readFile(join(dir, 'model', 'transferkit.json'), 'utf8')), meta);
     const loaded = await tf.loadLayersModel(`file://${join(dir, 'model', 'model.json')}`);
-    const a = (model.predict(x) as tf.Tensor).dataSync();
-    const b = (loaded.predict(x) as tf.Tensor).dataSync();
-    assert.deepEqual(Array.from(a), Array.from(b));
+    assert.equal(loaded.layers[1]?.name, 'preprocess');
+    const b = Array.from((loaded.predict(x) as tf.Tensor).dataSync());
+    const a = classify(model);
+    assert.ok(Math.max(...a.map((v, i) => Math.abs(v - (b[i] ?? Number.NaN)))) < 1e-6, 'raw pixels in, the same probabilities out');
     loaded.dispose();
   });
 
@@ -65,7 +66,7 @@ x = np.fromfile(sys.argv[2], dtype=np.float32).reshape(4, ${SIZE}, ${SIZE}, 3)
 sys.stdout.write(",".join(repr(float(v)) for v in m.predict(x, verbose=0).ravel()))`;
     const res = await execa(venvPython(), ['-c', script, join(dir, 'model', 'model.h5'), input], { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } });
     const keras = res.stdout.split(',').map(Number);
-    const ours = Array.from((model.predict(x) as tf.Tensor).dataSync());
+    const ours = classify(model);
     assert.equal(keras.length, ours.length);
     const diff = Math.max(...keras.map((v, i) => Math.abs(v - (ours[i] ?? Number.NaN))));
     assert.ok(diff < 1e-4, `max |keras - tfjs| = ${diff}`);
@@ -75,15 +76,15 @@ sys.stdout.write(",".join(repr(float(v)) for v in m.predict(x, verbose=0).ravel(
     const other = buildClassifier(spec, SIZE, { numClasses: 3, denseUnits: 8, dropout: 0.5, seed: 10 });
     const before = await readFile(join(dir, 'model', 'weights.bin'));
     await assert.rejects(
-      exportModelDir(other, join(dir, 'model'), meta, { 'missing-subdir/x.txt': 'fails after the model files were written' }),
+      exportModelDir(other, join(dir, 'model'), meta, spec.preprocessing, { 'missing-subdir/x.txt': 'fails after the model files were written' }),
       (e: unknown) => e instanceof Error && 'code' in e && e.code === 'ERR_EXPORT' && /Could not write the model folder/.test(e.message),
     );
     assert.deepEqual(await readFile(join(dir, 'model', 'weights.bin')), before);
     assert.deepEqual((await readdir(dir)).filter((n) => n !== 'x.f32'), ['model']);
-    await exportModelDir(other, join(dir, 'model'), meta);
+    await exportModelDir(other, join(dir, 'model'), meta, spec.preprocessing);
     assert.notDeepEqual(await readFile(join(dir, 'model', 'weights.bin')), before);
     assert.deepEqual((await readdir(join(dir, 'model'))).sort(), ['model.h5', 'model.json', 'transferkit.json', 'weights.bin']);
-    await exportModelDir(model, join(dir, 'model'), meta);
+    await exportModelDir(model, join(dir, 'model'), meta, spec.preprocessing);
     other.dispose();
   });
 

@@ -1,0 +1,42 @@
+/**
+ * Walking a functional model's graph: a layer's node 0 is its place in the model it was built for
+ * (later nodes are the same layer applied again, e.g. in a cache split or an export wrapper). These
+ * helpers re-apply a model's layers to new inputs while keeping its wiring.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export function inputsOf(layer: tf.layers.Layer): tf.SymbolicTensor[] {
+  return layer.inboundNodes[0]?.inputTensors ?? [];
+}
+
+export function outputOf(layer: tf.layers.Layer): tf.SymbolicTensor {
+  const out = layer.inboundNodes[0]?.outputTensors;
+  const first = out?.[0];
+  if (out?.length !== 1 || first === undefined) throw new Error(`layer ${layer.name} does not have one output`);
+  return first;
+}
+
+/**
+ * Applies `layers` (in topological order) again. `mapped` maps the ids of the original tensors to
+ * their replacements and must hold every tensor the first layers read; it gains each layer's output.
+ */
+export function reapply(layers: readonly tf.layers.Layer[], mapped: Map<number, tf.SymbolicTensor>): void {
+  for (const layer of layers) {
+    const ins = inputsOf(layer).map((t) => {
+      const m = mapped.get(t.id);
+      if (m === undefined) throw new Error(`layer ${layer.name} reads ${t.name}, which has no replacement`);
+      return m;
+    });
+    const y = layer.apply(ins.length === 1 && ins[0] !== undefined ? ins[0] : ins);
+    if (!(y instanceof tf.SymbolicTensor)) throw new Error(`layer ${layer.name} did not give one symbolic output`);
+    mapped.set(outputOf(layer).id, y);
+  }
+}
+
+/** The model's single output after `reapply`. */
+export function mappedOutput(model: tf.LayersModel, mapped: ReadonlyMap<number, tf.SymbolicTensor>): tf.SymbolicTensor {
+  const out = model.outputs[0];
+  const y = out === undefined ? undefined : mapped.get(out.id);
+  if (y === undefined) throw new Error(`the output of ${model.name} was not reached`);
+  return y;
+}
