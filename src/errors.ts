@@ -77,6 +77,20 @@ export class TrainingError extends TransferkitError {
   }
 }
 
+/** A saved model cannot be used: missing or corrupt files, an unknown model URI, an older format. */
+export class ModelError extends TransferkitError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('ERR_MODEL', message, options);
+  }
+}
+
+/** Input to a saved model is not what its contract says (shape, size, not an image). */
+export class InputError extends TransferkitError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('ERR_INPUT', message, options);
+  }
+}
+
 /** A checkpoint cannot be resumed (other inputs, another format, its folder unreadable). */
 export class CheckpointError extends TransferkitError {
   constructor(message: string, options: ErrorOptions = {}) {
