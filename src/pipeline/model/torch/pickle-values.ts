@@ -32,6 +32,21 @@ export interface AllowedGlobal {
   readonly use: GlobalUse;
 }
 
+export interface ReadPickleOptions {
+  /** The globals the pickle may name; any other refuses the pickle. */
+  readonly globals: readonly AllowedGlobal[];
+  /** Whether BINPERSID is allowed (its ids become `PicklePersistent`). */
+  readonly persistentIds: boolean;
+  /** The file, named in error messages. */
+  readonly source: string;
+}
+
+export interface PickleResult {
+  readonly value: PickleValue;
+  /** Offset of the byte after STOP. */
+  readonly end: number;
+}
+
 /** A Python tuple. */
 export class PickleTuple {
   constructor(readonly items: readonly PickleValue[]) {}

@@ -7,25 +7,12 @@
  */
 import { WeightsError } from '../../../errors.js';
 import {
-  type AllowedGlobal, type PickleValue, PickleCall, PickleDict, PickleGlobal, PickleList, PicklePersistent,
-  PickleTuple, describePickleValue, isPickleKey,
+  type PickleResult, type PickleValue, type ReadPickleOptions, PickleCall, PickleDict, PickleGlobal, PickleList,
+  PicklePersistent, PickleTuple, describePickleValue, isPickleKey,
 } from './pickle-values.js';
+
+export type { PickleResult, ReadPickleOptions } from './pickle-values.js';
 import { opcodeName } from './pickle-opcodes.js';
-
-export interface ReadPickleOptions {
-  /** The globals the pickle may name; any other refuses the pickle. */
-  readonly globals: readonly AllowedGlobal[];
-  /** Whether BINPERSID is allowed (its ids become `PicklePersistent`). */
-  readonly persistentIds: boolean;
-  /** The file, named in error messages. */
-  readonly source: string;
-}
-
-export interface PickleResult {
-  readonly value: PickleValue;
-  /** Offset of the byte after STOP. */
-  readonly end: number;
-}
 
 const MAX_LONG_BYTES = 64;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -40,12 +27,14 @@ export function readPickle(bytes: Uint8Array, start: number, options: ReadPickle
     throw new WeightsError(`${where}: ${what} (opcode at byte ${at})`);
   };
   const take = (n: number): number => {
-    if (n < 0 || pos + n > bytes.byteLength) fail(`truncated: needs ${n} more bytes, the file ends at byte ${bytes.byteLength}`);
+    if (n < 0) fail(`a length is negative (${n})`);
+    if (pos + n > bytes.byteLength) fail(`truncated: needs ${n} more bytes, the file ends at byte ${bytes.byteLength}`);
     const p = pos;
     pos += n;
     return p;
   };
   const u8 = () => view.getUint8(take(1));
+  const raw = (n: number) => bytes.slice(take(n), pos);
   const u32 = () => view.getUint32(take(4), true);
   const u64 = () => {
     const n = view.getBigUint64(take(8), true);
@@ -145,8 +134,8 @@ export function readPickle(bytes: Uint8Array, start: number, options: ReadPickle
       case 0x8d: stack.push(text(u64())); break; // BINUNICODE8
       case 0x54: stack.push(text(view.getInt32(take(4), true))); break; // BINSTRING
       case 0x55: stack.push(text(u8())); break; // SHORT_BINSTRING
-      case 0x42: { const n = u32(); const p = take(n); stack.push(bytes.slice(p, p + n)); break; } // BINBYTES
-      case 0x43: { const n = u8(); const p = take(n); stack.push(bytes.slice(p, p + n)); break; } // SHORT_BINBYTES
+      case 0x42: stack.push(raw(u32())); break; // BINBYTES
+      case 0x43: stack.push(raw(u8())); break; // SHORT_BINBYTES
       case 0x29: stack.push(new PickleTuple([])); break; // EMPTY_TUPLE
       case 0x74: stack.push(new PickleTuple(popMark())); break; // TUPLE
       case 0x85: case 0x86: case 0x87: { // TUPLE1, TUPLE2, TUPLE3

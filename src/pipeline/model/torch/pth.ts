@@ -43,7 +43,7 @@ const STATE_DICT_GLOBALS: readonly AllowedGlobal[] = [
   { module: 'collections', name: 'OrderedDict', use: 'dict' },
   { module: 'torch._utils', name: '_rebuild_tensor_v2', use: 'call' },
   { module: 'torch._utils', name: '_rebuild_tensor', use: 'call' },
-  ...Object.keys(STORAGE_CLASSES).map((name) => ({ module: 'torch', name, use: 'reference' as const })),
+  ...[...STORAGE_CLASSES.keys()].map((name): AllowedGlobal => ({ module: 'torch', name, use: 'reference' })),
 ];
 
 /** Reads a legacy `.pth` state dict: tensor name → tensor, in the file's order. */

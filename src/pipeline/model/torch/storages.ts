@@ -15,12 +15,12 @@ export interface StorageClass {
 }
 
 /** The `torch.<Name>Storage` classes a state dict may use. */
-export const STORAGE_CLASSES: Readonly<Record<string, StorageClass>> = {
-  FloatStorage: { dtype: 'float32', bytes: 4, read: (v, o) => v.getFloat32(o, true) },
-  DoubleStorage: { dtype: 'float64', bytes: 8, read: (v, o) => v.getFloat64(o, true) },
-  LongStorage: { dtype: 'int64', bytes: 8, read: (v, o) => Number(v.getBigInt64(o, true)) },
-  IntStorage: { dtype: 'int32', bytes: 4, read: (v, o) => v.getInt32(o, true) },
-};
+export const STORAGE_CLASSES: ReadonlyMap<string, StorageClass> = new Map<string, StorageClass>([
+  ['FloatStorage', { dtype: 'float32', bytes: 4, read: (v, o) => v.getFloat32(o, true) }],
+  ['DoubleStorage', { dtype: 'float64', bytes: 8, read: (v, o) => v.getFloat64(o, true) }],
+  ['LongStorage', { dtype: 'int64', bytes: 8, read: (v, o) => Number(v.getBigInt64(o, true)) }],
+  ['IntStorage', { dtype: 'int32', bytes: 4, read: (v, o) => v.getInt32(o, true) }],
+]);
 
 /** A tensor as the state dict describes it: a view of a storage. */
 export interface TensorView {
@@ -48,7 +48,7 @@ export function tensorView(name: string, value: PickleValue, where: string): Ten
   const fail = (what: string): never => {
     throw new WeightsError(`${where}: tensor ${name} ${what}`);
   };
-  if (!(value instanceof PickleCall) || !value.callee.module.startsWith('torch._utils')) {
+  if (!(value instanceof PickleCall) || value.callee.module !== 'torch._utils') {
     return fail(`is ${describePickleValue(value)}, expected a call of torch._utils._rebuild_tensor_v2`);
   }
   const args = value.args.items;
@@ -64,8 +64,8 @@ export function tensorView(name: string, value: PickleValue, where: string): Ten
   if (!(pid instanceof PickleTuple) || pid.items.length !== 6 || tag !== 'storage') {
     fail(`has storage ${describePickleValue(storage ?? null)}, expected the persistent id ('storage', class, key, location, numel, None)`);
   }
-  const storageClass = cls instanceof PickleGlobal && cls.module === 'torch' ? STORAGE_CLASSES[cls.name] : undefined;
-  if (storageClass === undefined) return fail(`has storage class ${describePickleValue(cls ?? null)}, expected one of torch.${Object.keys(STORAGE_CLASSES).join(', torch.')}`);
+  const storageClass = cls instanceof PickleGlobal && cls.module === 'torch' ? STORAGE_CLASSES.get(cls.name) : undefined;
+  if (storageClass === undefined) return fail(`has storage class ${describePickleValue(cls ?? null)}, expected one of torch.${[...STORAGE_CLASSES.keys()].join(', torch.')}`);
   if (typeof key !== 'string') return fail(`has storage key ${describePickleValue(key ?? null)}, expected a string`);
   if (typeof location !== 'string') fail(`has storage location ${describePickleValue(location ?? null)}, expected a string such as "cpu"`);
   if (viewMetadata !== null) fail(`is a view of storage ${key} in the pre-0.4 style (view metadata ${describePickleValue(viewMetadata ?? null)}), which is not supported`);

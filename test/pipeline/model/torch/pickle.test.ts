@@ -156,5 +156,6 @@ describe('restricted pickle machine: what it refuses', () => {
     assert.throws(() => read(p2(0x8a, 65, ...new Array<number>(65).fill(1), 0x2e)), refused(/an integer of 65 bytes/));
     assert.throws(() => read(p2(0x58, 2, 0, 0, 0, 0xc3, 0x28, 0x2e)), refused(/not valid UTF-8/));
     assert.throws(() => read(p2(0x28, 0x30, 0x2e)), refused(/the stack is empty/));
+    assert.throws(() => read(p2(0x54, 0xff, 0xff, 0xff, 0xff, 0x2e)), refused(/a length is negative \(-1\)/));
   });
 });
