@@ -30,7 +30,7 @@ describe('model folder', () => {
   let dir: string;
   let model: tf.LayersModel;
   // Raw pixels: the exported model preprocesses them itself; the classifier takes them preprocessed.
-  const x = tf.randomUniform([4, SIZE, SIZE, 3], 0, 255, 'float32', 5);
+  const x = tf.randomUniform<tf.Rank.R4>([4, SIZE, SIZE, 3], 0, 255, 'float32', 5);
   const classify = (m: tf.LayersModel) => Array.from((m.predict(preprocess(x, spec.preprocessing)) as tf.Tensor).dataSync());
 
   before(async () => {

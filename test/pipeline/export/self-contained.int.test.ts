@@ -23,7 +23,7 @@ describe('self-contained export: preprocessing in the graph', () => {
       const wrapped = withPreprocessing(identity, p);
       assert.equal(wrapped.model.layers[1]?.name, PREPROCESS_LAYER);
       assert.equal(wrapped.model.layers[1]?.trainable, false);
-      const x = tf.randomUniform([2, 4, 4, 3], 0, 255, 'float32', 3);
+      const x = tf.randomUniform<tf.Rank.R4>([2, 4, 4, 3], 0, 255, 'float32', 3);
       const got = Array.from((wrapped.model.predict(x) as tf.Tensor).dataSync());
       const want = Array.from(tf.tidy(() => preprocess(x, p).reshape([2, -1])).dataSync());
       const diff = Math.max(...got.map((v, i) => Math.abs(v - (want[i] ?? Number.NaN))));
