@@ -22,22 +22,37 @@ function dims(shape: readonly unknown[]): number[] | undefined {
   return out;
 }
 
-/** Multiply-add FLOPs (2 per MAC) of a model's conv and dense layers for one example. */
+function kernelSize(config: tf.serialization.ConfigDict): [number, number] {
+  const kernel = config['kernelSize'];
+  const [kh = 1, kw = 1] = Array.isArray(kernel) ? kernel.map(Number) : [Number(kernel), Number(kernel)];
+  return [kh, kw];
+}
+
+/**
+ * Multiply-add FLOPs (2 per MAC) of a model's Conv2D, DepthwiseConv2D and Dense layers for one
+ * example; elementwise layers (BatchNorm, activations, adds) are not counted. Shapes come from each
+ * layer's first inbound node (its place in the model it was built in): `layer.input` throws for a
+ * layer with several nodes, as the classifier's layers have once a split prefix reuses them.
+ */
 export function modelFlops(model: tf.LayersModel): number {
   let flops = 0;
   for (const layer of model.layers) {
-    const config = layer.getConfig();
-    const input = layer.input;
-    if (Array.isArray(input)) continue;
-    const out = dims(layer.outputShape);
-    const inn = dims(input.shape);
+    const node = layer.inboundNodes[0];
+    const input = node?.inputTensors;
+    const output = node?.outputTensors;
+    if (input?.length !== 1 || output?.length !== 1 || input[0] === undefined || output[0] === undefined) continue;
+    const out = dims(output[0].shape);
+    const inn = dims(input[0].shape);
     if (out === undefined || inn === undefined) continue;
+    const outSize = out.reduce((a, b) => a * b, 1);
     const cls = layer.getClassName();
     if (cls === 'Conv2D') {
-      const kernel = config['kernelSize'];
-      const [kh = 1, kw = 1] = Array.isArray(kernel) ? kernel.map(Number) : [Number(kernel), Number(kernel)];
-      const cin = inn.at(-1) ?? 0;
-      flops += out.reduce((a, b) => a * b, 1) * kh * kw * cin * 2;
+      const [kh, kw] = kernelSize(layer.getConfig());
+      flops += outSize * kh * kw * (inn.at(-1) ?? 0) * 2;
+    } else if (cls === 'DepthwiseConv2D') {
+      // Each output channel reads one input channel: kh·kw MACs per output value.
+      const [kh, kw] = kernelSize(layer.getConfig());
+      flops += outSize * kh * kw * 2;
     } else if (cls === 'Dense') {
       flops += (inn.at(-1) ?? 0) * (out.at(-1) ?? 0) * 2;
     }
