@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /** The `transferkit` command. Thin: wires process globals into the commands and exits. */
 import { createLogger } from '../log.js';
+import { predictCommand } from './predict.js';
 import { recommendCommand } from './recommend.js';
+import { serveCommand } from './serve.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
 
@@ -10,7 +12,9 @@ const USAGE = `usage: transferkit <command> [--param value ...]
 commands:
   train   transfer a pretrained backbone to a dataset (the MLproject's main entry point)
   sweep   run train over a grid of parameters, one nested MLflow run per point (entry point sweep)
+  predict  classify images with a trained model: transferkit predict --model out/<run>/model photos/ (entry point predict)
   recommend  measure label budget and domain similarity, advise retrained_conv_layers/weights (entry point recommend)
+  serve   serve a model over HTTP, wire-compatible with mlflow models serve (--model DIR [--host 127.0.0.1] [--port 5000] [--max_body_mb 20] [--top_k 5])
 
 Parameters use the seed's names, e.g.:
   transferkit train --dataset cifar10 --samples_per_class 300 --retrained_conv_layers 2 --max_epochs 20
@@ -49,8 +53,12 @@ async function main(argv: readonly string[]): Promise<number> {
       return sweepCommand(rest, deps);
     case 'recommend':
       return recommendCommand(rest, deps);
+    case 'serve':
+      return serveCommand(rest, deps);
+    case 'predict':
+      return predictCommand(rest, deps);
     default:
-      process.stderr.write(`transferkit: unknown command "${command}"; expected one of: train, sweep, recommend\n${USAGE}\n`);
+      process.stderr.write(`transferkit: unknown command "${command}"; expected one of: train, sweep, recommend, predict\n${USAGE}\n`);
       return 2;
   }
 }

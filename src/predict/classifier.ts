@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InputError, ModelError } from '../errors.js';
+import { initBackend } from '../pipeline/backend.js';
 import { META_FILE, modelMetaSchema, type InputContract, type ModelMeta } from '../pipeline/export/meta.js';
 
 export interface Classifier {
@@ -39,6 +40,7 @@ async function readMeta(dir: string): Promise<ModelMeta> {
 }
 
 export async function loadClassifier(folder: string): Promise<Classifier> {
+  await initBackend('tensorflow'); // native TensorFlow, and its file:// model loader
   const dir = resolve(folder);
   const info = await stat(dir).catch(() => undefined);
   if (info === undefined || !info.isDirectory()) throw new ModelError(`model folder ${dir} does not exist; expected a folder holding model.json, weights.bin and transferkit.json`);

@@ -15,6 +15,7 @@ import { planRecipe } from '../../src/pipeline/recipe.js';
 import { parseParams } from '../../src/pipeline/params/parse.js';
 import { trainParamsSchema } from '../../src/pipeline/params/train.js';
 import { recommendParamsSchema } from '../../src/pipeline/recommend/params.js';
+import { predictParamsSchema } from '../../src/predict/params.js';
 import { REPO } from '../support/cli.js';
 import { venvPython } from '../support/python.js';
 
@@ -24,7 +25,7 @@ const mlprojectSchema = z.object({
   entry_points: z.record(
     z.string(),
     z.object({
-      parameters: z.record(z.string(), z.object({ type: z.enum(['string', 'int', 'float', 'path', 'uri']), default: z.union([z.string(), z.number()]) })),
+      parameters: z.record(z.string(), z.object({ type: z.enum(['string', 'int', 'float', 'path', 'uri']), default: z.union([z.string(), z.number()]).optional() })),
       command: z.string(),
     }),
   ),
@@ -93,6 +94,22 @@ describe('MLproject recommend entry point', () => {
       assert.equal(entry.command.split(`--${key} {${key}}`).length, 2, `--${key} {${key}} in the command`);
     }
     assert.match(entry.command, /^bash scripts\/run-entry\.sh recommend /);
+  });
+});
+
+describe('MLproject predict entry point', () => {
+  const entry = mlprojectSchema.parse(parse(readFileSync(join(REPO, 'MLproject'), 'utf8'))).entry_points['predict'];
+
+  it('declares the parameters of its schema, model and input required, each passed once', () => {
+    assert.ok(entry);
+    assert.deepEqual(Object.keys(entry.parameters).sort(), Object.keys(predictParamsSchema.shape).sort());
+    assert.deepEqual(Object.entries(entry.parameters).filter(([, p]) => p.default === undefined).map(([k]) => k).sort(), ['input', 'model']);
+    const given = { model: 'out/model', input: 'photos' };
+    const fromMlproject = parseParams(predictParamsSchema, { ...Object.fromEntries(Object.entries(entry.parameters).filter(([, p]) => p.default !== undefined).map(([k, p]) => [k, String(p.default)])), ...given });
+    const defined = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+    assert.deepEqual(defined(fromMlproject), defined(parseParams(predictParamsSchema, given)));
+    for (const key of Object.keys(entry.parameters)) assert.equal(entry.command.split(`--${key} {${key}}`).length, 2, `--${key} {${key}} in the command`);
+    assert.match(entry.command, /^bash scripts\/run-entry\.sh predict /);
   });
 });
 

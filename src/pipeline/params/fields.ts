@@ -5,6 +5,7 @@
  * number is parsed explicitly from its text.
  */
 import { z } from 'zod';
+import { checkRegisteredModelName } from '../../mlflow/models.js';
 
 /** What a field accepts, in words, for error messages. Stored in the schema's metadata. */
 const expectations = new WeakMap<z.ZodType, string>();
@@ -102,6 +103,23 @@ export function optionalText(expected: string) {
   return described(
     z.string().trim().optional().transform((text) => (text === undefined || text === '' ? undefined : text)),
     expected,
+  );
+}
+
+/** Text that must be given (no default): absent or empty is an error naming the parameter. */
+export function requiredText(expected: string) {
+  return described(z.string().trim().min(1), expected);
+}
+
+/** A name for the MLflow Model Registry, or empty for none; names MLflow would refuse are errors. */
+export function registeredModelName() {
+  return described(
+    z.string().trim().optional().transform((text, ctx) => {
+      if (text === undefined || text === '') return undefined;
+      if (checkRegisteredModelName(text) !== undefined) ctx.addIssue({ code: 'custom', message: 'not a model name' });
+      return text;
+    }),
+    'empty (no registration) or a registered model name without "/", ":" or "%", not starting with ".." (e.g. "flowers-classifier")',
   );
 }
 

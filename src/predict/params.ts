@@ -1,0 +1,20 @@
+/**
+ * `transferkit predict`'s parameters (and the MLproject `predict` entry's). The schema is the type.
+ * Inputs come as positional arguments on the command line, or as `input` (one path or dataset:NAME).
+ */
+import { z } from 'zod';
+import { int, oneOf, optionalText, requiredText } from '../pipeline/params/fields.js';
+
+export const predictParamsSchema = z.strictObject({
+  model: requiredText('a model folder, runs:/<run id>/model or models:/<name>/<version>'),
+  input: optionalText('an image file, a folder of images, or dataset:NAME (the test split of a registry dataset)'),
+  output: optionalText('the predictions file (default: predictions.csv, or .json with format=json)'),
+  format: oneOf(['csv', 'json'] as const, 'csv'),
+  top_k: int(1, 1000, 3),
+  batch_size: int(1, 4096, 64),
+  data_dir: optionalText('a directory holding the dataset files, for dataset:NAME inputs'),
+  classes: optionalText('a class subset of a dataset:NAME input, such as "5-9"'),
+  cache_dir: optionalText('a directory for downloads'),
+});
+
+export type PredictParams = z.infer<typeof predictParamsSchema>;
