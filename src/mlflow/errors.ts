@@ -57,3 +57,10 @@ export class LocalServerError extends TransferkitError {
     super('ERR_MLFLOW_SERVER', message, options);
   }
 }
+
+/** Registering a model version failed: a name MLflow refuses, or the registry refusing the request. */
+export class ModelRegistryError extends TransferkitError {
+  constructor(message: string, options: ErrorOptions & { userError?: boolean } = {}) {
+    super('ERR_MODEL_REGISTRY', message, options);
+  }
+}

@@ -53,7 +53,7 @@ export interface MlflowHttpOptions {
 }
 
 export interface RequestSpec {
-  readonly method: 'GET' | 'POST' | 'PUT';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH';
   /** Absolute path below the tracking URI, e.g. `/api/2.0/mlflow/runs/get`. Must already be encoded. */
   readonly path: string;
   readonly query?: Readonly<Record<string, string | number | undefined>>;

@@ -1,4 +1,4 @@
-export { MlflowApiError, MlflowUnreachableError, MlflowUsageError, MlflowNotFoundError, LocalServerError } from './errors.js';
+export { MlflowApiError, MlflowUnreachableError, MlflowUsageError, MlflowNotFoundError, LocalServerError, ModelRegistryError } from './errors.js';
 export type { MlflowApiErrorDetails } from './errors.js';
 export {
   MlflowHttp,
@@ -37,3 +37,5 @@ export {
 export { findMlflow, isExecutableFile, REPO_ROOT, type FindMlflowOptions } from './find-mlflow.js';
 export { encodeMetricValue } from './schemas.js';
 export type { Run, RunInfo, RunData, RunStatus, Experiment, Metric, Param, RunTag, SearchRunsPage, ArtifactFile } from './schemas.js';
+export { MlflowModels, checkRegisteredModelName, serverVersion, type CreateLoggedModelOptions } from './models.js';
+export type { LoggedModel, LoggedModelStatus, ModelVersion, RegisteredModel } from './model-schemas.js';

@@ -58,9 +58,15 @@ export const runDataSchema = z.object({
 });
 export type RunData = z.infer<typeof runDataSchema>;
 
+/** MLflow 3: the logged models a run produced (`runs/outputs`). */
+export const runOutputsSchema = z.object({
+  model_outputs: z.array(z.object({ model_id: z.string(), step: int64.default(0) })).default([]),
+});
+
 export const runSchema = z.object({
   info: runInfoSchema,
   data: runDataSchema.default({ metrics: [], params: [], tags: [] }),
+  outputs: runOutputsSchema.default({ model_outputs: [] }),
 });
 export type Run = z.infer<typeof runSchema>;
 
