@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { BACKBONE_NAMES } from '../model/backbones.js';
-import { augmentations, flag, resumeSpec, float, int, intOrAll, oneOf, optionalText, text } from './fields.js';
+import { augmentations, flag, resumeSpec, float, int, intOrAll, oneOf, optionalText, registeredModelName, text } from './fields.js';
 
 export const trainParamsSchema = z.strictObject({
   // What to learn from.
@@ -58,6 +58,8 @@ export const trainParamsSchema = z.strictObject({
   adaptation_weight: float(0, 1000, 1),
   // Where things go.
   output_dir: optionalText('a directory for the model and reports'),
+  // MLflow Model Registry: register the run's model as a new version of this model (empty: don't).
+  register_model: registeredModelName(),
   cache_dir: optionalText('a directory for downloads'),
   // Crash safety: a checkpoint every epoch; a re-run continues from it.
   checkpoint_dir: optionalText('a directory for checkpoints (default: <output_dir>/checkpoints)'),
