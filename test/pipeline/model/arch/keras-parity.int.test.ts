@@ -1,0 +1,107 @@
+/**
+ * The graph backbones against Python Keras, layer for layer: keras.applications builds each one
+ * (EfficientNet-Lite0 through Keras's own EfficientNet with the Lite stages), with random BatchNorm
+ * statistics and biases, and saves its weights in the legacy layout of the official notop files
+ * (test/support/keras-backbones.py). Our backbone loads that file by layer name through
+ * readKerasWeights/applyKerasWeights, applies our preprocessing outside the graph, and must give the
+ * same last feature map on the same raw pixels, with the same weighted layers in the same order.
+ * The input side is odd (67) so both branches of Keras's correct_pad are exercised.
+ *
+ * Tolerance: 1e-4 of the output's scale. The random networks carry their input (the reference BN
+ * statistics are calibrated on the images), so they also amplify float32 rounding: Keras's own
+ * float32 ResNet50 differs from its float64 by ~3e-5 of the scale at the output.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import '@tensorflow/tfjs-node';
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { BACKBONES } from '../../../../src/pipeline/model/backbones.js';
+import { buildBackbone } from '../../../../src/pipeline/model/build.js';
+import { preprocess } from '../../../../src/pipeline/model/input.js';
+import { applyKerasWeights, readKerasWeights } from '../../../../src/pipeline/model/keras-weights.js';
+import { REPO } from '../../../support/cli.js';
+import { runKerasPython } from '../../../support/python.js';
+
+const SIZE = 67;
+const IMAGES = 3;
+const NAMES = ['mobilenet_v2', 'resnet50', 'efficientnet_b0', 'efficientnet_lite0'] as const;
+/** Max |ours - Keras| relative to the output's scale (max |Keras|, at least 1). */
+const TOLERANCE = 1e-4;
+
+const resultSchema = z.object({
+  keras: z.string(),
+  backbones: z.record(z.string(), z.object({
+    layers: z.array(z.tuple([z.string(), z.array(z.array(z.number()))])),
+    outputShape: z.array(z.number()),
+  })),
+});
+
+async function readF32(path: string): Promise<Float32Array> {
+  const buf = await readFile(path);
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}
+
+describe('graph backbones match keras.applications (weights loaded by layer name from a legacy notop h5)', () => {
+  let dir = '';
+  let result: z.infer<typeof resultSchema> | undefined;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'transferkit-parity-'));
+    const script = await readFile(join(REPO, 'test', 'support', 'keras-backbones.py'), 'utf8');
+    const stdout = await runKerasPython(script, { outDir: dir, size: SIZE, images: IMAGES, seed: 11, backbones: NAMES });
+    result = resultSchema.parse(JSON.parse(stdout.trim().split('\n').at(-1) ?? ''));
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const name of NAMES) {
+    it(name, async (t) => {
+      const ref = result?.backbones[name];
+      assert.ok(ref !== undefined, 'the Keras script ran');
+      const spec = BACKBONES[name];
+      const model = buildBackbone(spec, SIZE, 3);
+      try {
+        const weighted = model.layers.filter((l) => l.weights.length > 0);
+        assert.deepEqual(
+          weighted.map((l) => [l.name, l.weights.map((w) => [...w.shape])]),
+          ref.layers,
+          'the same weighted layers, in the same order, with the same weight shapes',
+        );
+        const file = join(dir, `${name}.h5`);
+        applyKerasWeights(model, await readKerasWeights(file), { layers: weighted.map((l) => l.name), file, backbone: name });
+
+        const pixels = await readF32(join(dir, 'images.f32'));
+        const expected = await readF32(join(dir, `${name}.out.f32`));
+        const actual = tf.tidy(() => {
+          const x = preprocess(tf.tensor4d(pixels, [IMAGES, SIZE, SIZE, 3]), spec.preprocessing);
+          const y = model.predict(x);
+          if (Array.isArray(y)) throw new Error('one output expected');
+          assert.deepEqual(y.shape, ref.outputShape);
+          return y.dataSync();
+        });
+        assert.equal(actual.length, expected.length);
+        let diff = 0;
+        let scale = 0;
+        let spread = 0; // how much the output changes from image 0 to image 1
+        const perImage = expected.length / IMAGES;
+        expected.forEach((v, i) => {
+          diff = Math.max(diff, Math.abs(v - (actual[i] ?? Number.NaN)));
+          scale = Math.max(scale, Math.abs(v));
+          if (i < perImage) spread = Math.max(spread, Math.abs(v - (expected[i + perImage] ?? Number.NaN)));
+        });
+        t.diagnostic(`${name}: max |diff| ${diff.toExponential(2)}, output scale ${scale.toPrecision(3)}, between images ${spread.toPrecision(3)} (Keras ${result?.keras ?? '?'})`);
+        // A random deep network can forget its input; then any preprocessing would pass.
+        assert.ok(spread > 0.1 * scale, `the reference output depends on the image (spread ${spread}, scale ${scale})`);
+        assert.ok(diff <= TOLERANCE * Math.max(1, scale), `max |diff| ${diff} over ${TOLERANCE} × scale ${scale}`);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+});
