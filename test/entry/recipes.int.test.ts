@@ -80,7 +80,7 @@ describe('recipes against a real MLflow server', () => {
     assert.deepEqual(stage.map((p) => [p.step, p.value]).sort((a, b) => Number(a[0]) - Number(b[0])), [[0, 1], [1, 1], [2, 2], [3, 2]]);
     assert.deepEqual(await historySteps(client, run.info.run_id, 'val_loss'), [0, 1, 2, 3]);
     const tags = tagsOf(run);
-    assert.equal(tags['transferkit.activation_cache_cut_after'], 'block5_pool');
+    assert.equal(tags['transferkit.activation_cache_cut_after'], 'flatten'); // everything frozen: the cut moves past the weightless Flatten
     assert.equal(tags['transferkit.activation_cache_cut_after_stage2'], 'block5_conv1');
     assert.match(tags['transferkit.stage_summary'] ?? '', /^stage 1: epochs 1-2 trained the head; .*stage 2: epochs 3-4 trained the head and block5_conv2, block5_conv3/);
     assert.equal(paramsOf(run)['effective_fine_tune_trainable_conv_layers'], 'block5_conv2,block5_conv3');
