@@ -1,14 +1,16 @@
 /**
  * What the pipeline's events become in MLflow: params and tags at start, one metric point per
- * epoch metric (step = epoch), test metrics, the model folder (with an MLmodel file) and reports
- * as artifacts, and a status that is FINISHED only once all of that has landed.
+ * epoch metric (step = epoch), test metrics, the model folder (an MLflow Model, also logged as an
+ * MLflow 3 logged model, and registered when asked) and reports as artifacts, and a status that is
+ * FINISHED only once all of that has landed.
  */
 import { join } from 'node:path';
 import { TransferkitError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import type { PipelineEvents, RunFinished } from '../pipeline/events.js';
 import { VERSION } from '../version.js';
-import { mlmodelInfo, mlmodelYaml } from './mlmodel.js';
+import { finishLoggedModel, markUploadFailed, MODEL_ARTIFACT_PATH, prepareLoggedModel, type LoggedRunModel } from './logged-model.js';
+import { registerRunModel, type Registration } from './register.js';
 import type { TrackingSession } from './session.js';
 
 /** The server did not take the run's data within the allowed time; everything is kept on disk. */
@@ -76,9 +78,17 @@ export interface CompleteOptions {
   readonly resumed?: boolean;
   /** Test hook before the model upload (fault injection, src/faults.ts). */
   readonly beforeUpload?: () => void;
+  /** `register_model`: register the run's model as a new version of this registered model. */
+  readonly registerModel?: string;
 }
 
-export async function completeRun(session: TrackingSession, result: RunFinished, options: CompleteOptions): Promise<void> {
+export interface CompletedRun {
+  /** The run's model as an MLflow 3 logged model (`m-…`). */
+  readonly modelId: string;
+  readonly registered?: Registration;
+}
+
+export async function completeRun(session: TrackingSession, result: RunFinished, options: CompleteOptions): Promise<CompletedRun> {
   const test: Record<string, number> = {
     test_loss: result.test.loss,
     test_accuracy: result.test.accuracy,
@@ -98,26 +108,26 @@ export async function completeRun(session: TrackingSession, result: RunFinished,
   }
   session.logMetrics(closing, 0);
   session.queue({ tags: result.tags });
-  const info = mlmodelInfo({
-    runId: session.runId,
-    artifactPath: 'model',
-    now: options.now(),
-    transferkitVersion: VERSION,
-    tfjsVersion: result.tfjsVersion,
-    classNames: result.classNames,
-    inputSize: result.inputSize,
-  });
-  await writeFileAtomic(join(result.modelDir, 'MLmodel'), mlmodelYaml(info, session.runId));
   await drainOrKeep(session, result.outputDir, options.waitMs, options.now);
+  let logged: LoggedRunModel | undefined;
   try {
     options.beforeUpload?.();
+    logged = await prepareLoggedModel(session, {
+      modelDir: result.modelDir,
+      classNames: result.classNames,
+      inputSize: result.inputSize,
+      tfjsVersion: result.tfjsVersion,
+      transferkitVersion: VERSION,
+      now: options.now(),
+    });
     const artifacts = session.artifacts();
-    await artifacts.uploadDirectory(result.modelDir, 'model');
+    await artifacts.uploadDirectory(result.modelDir, MODEL_ARTIFACT_PATH);
     if (result.sourceModelDir !== undefined) await artifacts.uploadDirectory(result.sourceModelDir, 'source_model');
     await artifacts.uploadDirectory(join(result.outputDir, 'evaluation'), 'evaluation');
     await artifacts.uploadFile(join(result.outputDir, 'metrics.json'), 'metrics.json');
-    await session.client.logModel(session.runId, info);
+    await finishLoggedModel(session, logged, result.modelDir);
   } catch (error) {
+    await markUploadFailed(session, logged, error);
     const file = await writePending(session, result.outputDir);
     throw new TrackingUnavailableError(
       `Uploading the model to the MLflow server at ${session.url} failed: ${error instanceof Error ? error.message : String(error)}. ` +
@@ -125,7 +135,9 @@ export async function completeRun(session: TrackingSession, result: RunFinished,
       { cause: error },
     );
   }
+  const registered = options.registerModel === undefined ? undefined : await registerRunModel(session, logged, options.registerModel);
   await session.end('FINISHED');
+  return { modelId: logged.model.info.model_id, ...(registered === undefined ? {} : { registered }) };
 }
 
 /** Ends the run FAILED (or KILLED when interrupted) with the message as the run's note. */

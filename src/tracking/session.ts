@@ -51,6 +51,10 @@ export class TrackingSession {
     this.#params = existingParams;
   }
 
+  get logger(): Logger {
+    return this.deps.logger;
+  }
+
   /** Where the run came from, for messages. */
   get attached(): boolean {
     return this.deps.env['MLFLOW_RUN_ID'] !== undefined && this.deps.env['MLFLOW_RUN_ID'] !== '';
@@ -130,14 +134,19 @@ export class TrackingSession {
    * store served on this machine, the run's artifact folder.
    */
   artifacts(): ArtifactWriter {
+    return this.artifactsAt(this.artifactUri);
+  }
+
+  /** The same for another artifact root of this server, e.g. a logged model's artifact location. */
+  artifactsAt(artifactUri: string): ArtifactWriter {
     // A local artifact path names a folder on the tracking server's machine: ours only when the
     // server is this session's private one or listens on loopback (e.g. a sweep parent's server).
     const onThisMachine = this.server !== undefined || ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(this.url).hostname);
-    const local = onThisMachine ? localArtifactRoot(this.artifactUri) : undefined;
+    const local = onThisMachine ? localArtifactRoot(artifactUri) : undefined;
     if (local !== undefined) return new LocalRunArtifacts(local);
     return new RunArtifacts(
       this.client.http,
-      this.artifactUri,
+      artifactUri,
       this.server === undefined ? {} : { localArtifactsDestination: this.server.artifactsDestination },
     );
   }
