@@ -118,6 +118,9 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
       session = await openSession(deps, paramsAsGiven(raw, defaults), target?.runId);
     }
     if (params === undefined) throw invalid;
+    if (params.register_model !== undefined && session === undefined) {
+      throw new ParamError('register_model', `Parameter "register_model" is "${params.register_model}", but MLflow tracking is off (TRANSFERKIT_TRACKING=${deps.env['TRANSFERKIT_TRACKING'] ?? ''}); registering a model needs the tracking server`);
+    }
     outputDir = outputDirFor(params, deps, session?.runId ?? target?.runId);
     const checkpointDir = checkpointDirFor(params, deps.cwd, outputDir);
     const faults = faultHooks(deps.env);
@@ -129,12 +132,21 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
       ...(session === undefined ? {} : { runId: session.runId }),
       ...(deps.signal === undefined ? {} : { signal: deps.signal }),
     });
-    if (session !== undefined) await completeRun(session, result, { ...timing, resumed: result.resumed === true, ...(faults.beforeUpload === undefined ? {} : { beforeUpload: faults.beforeUpload }) });
+    const completed =
+      session === undefined
+        ? undefined
+        : await completeRun(session, result, {
+            ...timing,
+            resumed: result.resumed === true,
+            ...(faults.beforeUpload === undefined ? {} : { beforeUpload: faults.beforeUpload }),
+            ...(params.register_model === undefined ? {} : { registerModel: params.register_model }),
+          });
     // the run is complete and recorded: its checkpoints have served their purpose
     await new CheckpointStore(checkpointDir, deps.logger).clear();
     deps.stdout.write(
       `test accuracy ${(result.test.accuracy * 100).toFixed(2)}% (loss ${result.test.loss.toFixed(4)}) on ${result.test.count} images; ` +
-        `model in ${result.modelDir}${session === undefined ? '' : `; MLflow run ${session.runId} at ${session.url}`}\n`,
+        `model in ${result.modelDir}${session === undefined ? '' : `; MLflow run ${session.runId} at ${session.url}`}` +
+        `${completed?.registered === undefined ? '' : `; registered as ${completed.registered.uri}`}\n`,
     );
     return 0;
   } catch (error) {
