@@ -9,6 +9,8 @@ raw-pixel images after Keras's own preprocessing. Prints JSON: per backbone the 
 model order, and the output shape. Normalization/Rescaling layers are Keras's in-model preprocessing,
 which transferkit applies outside the graph: they are left out of the layer list.
 
+Also every layer's name and class in model order.
+
 argv[1]: {"outDir": str, "size": int, "images": int, "seed": int, "backbones": [name, ...]}
 """
 import copy, json, os, sys
@@ -81,9 +83,15 @@ def set_normalization(model, mean, variance):
     norm.finalize_state()  # Keras 3 computes with the values of its last finalize_state, not the variables
 
 
+SKIP = ("Normalization", "Rescaling", "InputLayer")
+
+
 def weighted_layers(model):
-    skip = ("Normalization", "Rescaling", "InputLayer")
-    return [[l.name, [list(w.shape) for w in l.weights]] for l in model.layers if l.weights and type(l).__name__ not in skip]
+    return [[l.name, [list(w.shape) for w in l.weights]] for l in model.layers if l.weights and type(l).__name__ not in SKIP]
+
+
+def all_layers(model):
+    return [[l.name, type(l).__name__] for l in model.layers if type(l).__name__ not in SKIP]
 
 
 rng = np.random.default_rng(seed)
@@ -102,5 +110,5 @@ for name in job["backbones"]:
         legacy_h5_format.save_weights_to_hdf5_group(f, model)
     y = np.asarray(model.predict(x, verbose=0), dtype="<f4")
     y.tofile(os.path.join(job["outDir"], f"{name}.out.f32"))
-    result["backbones"][name] = {"layers": weighted_layers(model), "outputShape": list(y.shape)}
+    result["backbones"][name] = {"layers": weighted_layers(model), "allLayers": all_layers(model), "outputShape": list(y.shape)}
 print(json.dumps(result))

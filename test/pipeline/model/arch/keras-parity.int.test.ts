@@ -36,6 +36,7 @@ const resultSchema = z.object({
   keras: z.string(),
   backbones: z.record(z.string(), z.object({
     layers: z.array(z.tuple([z.string(), z.array(z.array(z.number()))])),
+    allLayers: z.array(z.tuple([z.string(), z.string()])),
     outputShape: z.array(z.number()),
   })),
 });
@@ -73,6 +74,11 @@ describe('graph backbones match keras.applications (weights loaded by layer name
           ref.layers,
           'the same weighted layers, in the same order, with the same weight shapes',
         );
+        // Every layer in Keras's order with Keras's class (ours serialize as Keras's: FreezableBatchNorm as
+        // BatchNormalization, StepDropout as Dropout). Lite0 uses 'same' where Keras pads explicitly.
+        const keras = name === 'efficientnet_lite0' ? ref.allLayers.filter(([, cls]) => cls !== 'ZeroPadding2D') : ref.allLayers;
+        const ours = model.layers.filter((l) => l.getClassName() !== 'InputLayer').map((l) => [l.name, l.getClassName()]);
+        assert.deepEqual(ours, keras, 'every layer, in the same order, of the same class');
         const file = join(dir, `${name}.h5`);
         applyKerasWeights(model, await readKerasWeights(file), { layers: weighted.map((l) => l.name), file, backbone: name });
 
