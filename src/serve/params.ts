@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { float, int, optionalText, text } from '../pipeline/params/fields.js';
 
-export const MODEL_EXPECTED = 'a model folder written by transferkit (runs:/<run id>/model and models:/<name>/<version> once resolvable)';
+export const MODEL_EXPECTED = 'a model folder written by transferkit, runs:/<run id>/model or models:/<name>/<version>';
 
 export const serveParamsSchema = z.strictObject({
   model: optionalText(MODEL_EXPECTED),

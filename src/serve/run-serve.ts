@@ -23,7 +23,7 @@ export interface ServeDeps {
   readonly stdout: { write(text: string): unknown };
   /** Aborted on SIGTERM/SIGINT: the server stops accepting and drains. */
   readonly signal?: AbortSignal;
-  /** `runs:/…` and `models:/…` to a local model folder; absent until that resolution exists. */
+  /** `runs:/…` and `models:/…` to a local model folder (src/predict/resolve-uri.ts); without it they are refused. */
   readonly resolveModel?: (uri: string) => Promise<string>;
 }
 
@@ -36,7 +36,7 @@ export async function modelFolder(model: string, deps: Pick<ServeDeps, 'cwd' | '
   if (MLFLOW_URI.test(model)) {
     if (deps.resolveModel !== undefined) return deps.resolveModel(model);
     throw new ModelError(
-      `--model ${model} is an MLflow model URI, which serve cannot resolve yet; expected a local model folder: download it first (mlflow artifacts download -u ${model} -d DIR) and pass --model DIR`,
+      `--model ${model} is an MLflow model URI, which this serve cannot resolve; expected a local model folder: download it first (mlflow artifacts download -u ${model} -d DIR) and pass --model DIR`,
     );
   }
   const scheme = OTHER_URI.exec(model)?.[1];

@@ -11,7 +11,7 @@ async function serve(argv: string[]): Promise<{ code: number; stderr: string }> 
   let stderr = '';
   const out = { write: (t: string) => (stderr += t) };
   const code = await serveCommand(argv, {
-    env: {},
+    env: { HOME: '/nonexistent-home' },
     cwd: '/work',
     fetch: globalThis.fetch,
     now: () => 0,
@@ -46,11 +46,12 @@ describe('serve parameters', () => {
     }
   });
 
-  it('refuses MLflow model URIs with ERR_MODEL until they can be resolved, and other URI schemes', async () => {
+  it('resolves MLflow model URIs through the tracking server, refusing them with ERR_MODEL without one', async () => {
     const { code, stderr } = await serve(['--model', 'runs:/0123abcd/model']);
     assert.equal(code, 2);
-    assert.match(stderr, /^transferkit: --model runs:\/0123abcd\/model is an MLflow model URI, which serve cannot resolve yet; expected a local model folder: download it first \(mlflow artifacts download -u runs:\/0123abcd\/model -d DIR\)/);
-    await assert.rejects(modelFolder('models:/flowers/3', { cwd: '/' }), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'ERR_MODEL');
+    assert.match(stderr, /^transferkit: model URI runs:\/0123abcd\/model is looked up on an MLflow tracking server, but MLFLOW_TRACKING_URI is not set/);
+    assert.doesNotMatch(stderr, /\n\s+at /);
+    await assert.rejects(modelFolder('models:/flowers/3', { cwd: '/' }), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'ERR_MODEL' && /is an MLflow model URI, which this serve cannot resolve/.test(e.message));
     await assert.rejects(modelFolder('s3://bucket/model', { cwd: '/' }), /s3:\/\/ model URIs are not supported/);
   });
 
