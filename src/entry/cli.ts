@@ -58,7 +58,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'predict':
       return predictCommand(rest, deps);
     default:
-      process.stderr.write(`transferkit: unknown command "${command}"; expected one of: train, sweep, recommend, predict\n${USAGE}\n`);
+      process.stderr.write(`transferkit: unknown command "${command}"; expected one of: train, sweep, recommend, predict, serve\n${USAGE}\n`);
       return 2;
   }
 }

@@ -174,8 +174,10 @@ function readArray(group: Group, layer: string, name: string, file: string): Ker
   if (!(entity instanceof h5wasm.Dataset)) throw new WeightsError(`weights file ${file}: ${where} is missing`);
   const shape = entity.shape ?? [];
   const dtype = entity.dtype;
-  const value = dtype === '<f' || dtype === '<d' ? entity.value : null;
-  const values = value instanceof Float32Array ? value : value instanceof Float64Array ? Float32Array.from(value) : null;
+  // Integer arrays occur beside the float weights (EfficientNet's Normalization `count` is int64):
+  // read as numbers so the rest of the file loads; only float layers are ever applied to a model.
+  const value = ['<f', '<d', '<q', '<i', '<l'].includes(String(dtype)) ? entity.value : null;
+  const values = floats(value);
   if (values === null) {
     throw new WeightsError(`weights file ${file}: ${where} has type ${JSON.stringify(dtype)}, expected little-endian float32`);
   }
@@ -183,6 +185,14 @@ function readArray(group: Group, layer: string, name: string, file: string): Ker
     throw new WeightsError(`weights file ${file}: ${where} has ${values.length} values for shape ${fmt(shape)}`);
   }
   return { name, shape, values };
+}
+
+function floats(value: unknown): Float32Array | null {
+  if (value instanceof Float32Array) return value;
+  if (value instanceof Float64Array || value instanceof Int32Array) return Float32Array.from(value);
+  if (value instanceof BigInt64Array) return Float32Array.from(value, Number);
+  if (typeof value === 'bigint' || typeof value === 'number') return Float32Array.of(Number(value));
+  return null;
 }
 
 function hasNames(group: Group, name: string): boolean {

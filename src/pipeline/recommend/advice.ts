@@ -69,18 +69,25 @@ export function advise(input: AdviceInput): Advice {
   const n = `${input.labelsPerClass} labels per class`;
   const howMany = size === 'small' ? `${n} is few (< ${LARGE_LABELS_PER_CLASS})` : `${n} is plenty (>= ${LARGE_LABELS_PER_CLASS})`;
   const pad = `PAD ${input.pad.toFixed(2)}`;
+  // Graph backbones (residual branches) freeze by block: their advice is in retrained_blocks.
+  const graph = input.blocks.some((b) => b.convLayers === undefined);
+  const unit = graph ? 'retrained_blocks' : 'retrained_conv_layers';
   const head = (retrainedConvLayers: number | 'all', fromScratch: boolean, reason: string): Advice => ({
     size,
     similarity,
     retrainedConvLayers,
     fromScratch,
-    params: { ...(fromScratch ? { weights: 'none' } : {}), retrained_conv_layers: String(retrainedConvLayers) },
+    params: { ...(fromScratch ? { weights: 'none' } : {}), [retrainedConvLayers === 0 ? 'retrained_conv_layers' : unit]: String(retrainedConvLayers) },
     reason,
   });
   if (size === 'small') {
     return similarity === 'similar'
       ? head(0, false, `${howMany} and the domains are similar (${pad} < ${SIMILAR_BELOW_PAD}): train only the new head on the frozen features; retraining conv layers would overfit`)
       : head(0, false, `${howMany} and the domains differ (${pad} >= ${SIMILAR_BELOW_PAD}): too few labels to retrain conv layers, so train only the head on the frozen features, and expect less from them than for a similar domain (CS231n would read earlier layers, which transferkit's head cannot)`);
+  }
+  if (similarity === 'similar' && graph) {
+    const last = input.blocks.at(-1)?.name ?? 'last';
+    return head(1, false, `${howMany} and the domains are similar (${pad} < ${SIMILAR_BELOW_PAD}): fine-tune the last block (${last}) with the head; the earlier, generic blocks stay frozen`);
   }
   if (similarity === 'similar') {
     const k = lastLayersCount(input.blocks);

@@ -79,6 +79,7 @@ export function trainCommand(params: RecommendParams, advice: Advice): string {
     ['weights', params.weights],
     ['input_size', params.input_size === 0 ? undefined : String(params.input_size)],
     ['retrained_conv_layers', undefined],
+    ['retrained_blocks', undefined],
   ];
   const flags = given
     .map(([k, v]): [string, string | undefined] => [k, advice.params[k] ?? v])

@@ -58,7 +58,7 @@ describe('train parameters', () => {
     rejects({ learning_rate: '0' }, 'learning_rate', /greater than 0/);
     rejects({ learning_rate: 'NaN' }, 'learning_rate', /"NaN"/);
     rejects({ dropout: '1' }, 'dropout', /up to 0.95/);
-    rejects({ backbone: 'resnet50' }, 'backbone', /one of "vgg16", "vgg19", "small-cnn"/);
+    rejects({ backbone: 'resnet' }, 'backbone', /one of "vgg16", "vgg19", "small-cnn", "mobilenet_v2"/);
     rejects({ batch_size: '1e3' }, 'batch_size', /whole number/);
   });
 

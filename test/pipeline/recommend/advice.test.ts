@@ -69,3 +69,14 @@ describe('strategy advice (size × similarity → transferkit parameters)', () =
     assert.deepEqual(at(100, 1.3), at(100, 1.3));
   });
 });
+
+describe('advice for graph backbones', () => {
+  it('speaks retrained_blocks (never an ambiguous conv count), naming the last block', () => {
+    const blocks = BACKBONES.efficientnet_lite0.blocks;
+    const similarLarge = advise({ labelsPerClass: 5000, pad: 0.5, blocks });
+    assert.deepEqual(similarLarge.params, { retrained_blocks: '1' });
+    assert.match(similarLarge.reason, /last block \(top\)/);
+    assert.deepEqual(advise({ labelsPerClass: 5000, pad: 1.5, blocks }).params, { retrained_blocks: 'all' });
+    assert.deepEqual(advise({ labelsPerClass: 50, pad: 1.5, blocks }).params, { retrained_conv_layers: '0' });
+  });
+});

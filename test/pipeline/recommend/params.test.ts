@@ -38,7 +38,7 @@ describe('recommend parameters', () => {
     rejects(() => parse({ domain_samples: 'abc' }), 'domain_samples', /^Parameter "domain_samples" must be a whole number from 20 to 10000, got "abc" \(string\)$/);
     rejects(() => parse({ domain_samples: '5' }), 'domain_samples', /got "5"/);
     rejects(() => parse({ samples_per_class: '0' }), 'samples_per_class', /or "all", got "0"/);
-    rejects(() => parse({ backbone: 'resnet' }), 'backbone', /"vgg16", "vgg19", "small-cnn", got "resnet"/);
+    rejects(() => parse({ backbone: 'resnet' }), 'backbone', /"vgg16", "vgg19", "small-cnn", "mobilenet_v2", "resnet50", "efficientnet_b0", "efficientnet_lite0", got "resnet"/);
     rejects(() => parse({ max_epochs: '3' }), 'max_epochs', /Unknown parameter "max_epochs".*domain_samples/);
   });
 });
