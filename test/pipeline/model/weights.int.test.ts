@@ -44,7 +44,8 @@ describe('imagenet-style weights by name', () => {
 
   it('downloads once into ~/.keras/models, then reuses the cached file', async () => {
     const first = await resolveWeights('imagenet', spec, deps());
-    assert.deepEqual(first, { kind: 'imagenet', path: join(dir, 'keras', 'models', FILE) });
+    assert.ok(first.kind === 'imagenet');
+    assert.equal(first.path, join(dir, 'keras', 'models', FILE));
     assert.deepEqual(requests, [URL_]);
     await resolveWeights('imagenet', spec, deps());
     assert.equal(requests.length, 1, 'second resolve is a cache hit');
@@ -82,5 +83,23 @@ describe('imagenet-style weights by name', () => {
       resolveWeights('imagenett', BACKBONES.vgg16, deps()),
       (e: unknown) => e instanceof Error && 'param' in e && e.param === 'weights' && /"none", "imagenet", a Keras \.h5 file/.test(e.message) && /"imagenett"/.test(e.message),
     );
+  });
+
+  it('takes weights whose publisher gives no hash (MobileNetV2): says so, checks them by layers and shapes, fingerprints their sha256', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+    const unhashed: BackboneSpec = { ...spec, weights: { imagenet: { format: 'keras-h5', url: URL_, fileName: 'unhashed.h5', checksum: undefined } } };
+    const env = { KERAS_HOME: join(dir, 'keras-unhashed') };
+    const w = await resolveWeights('imagenet', unhashed, { env, fetch: fetchFake, logger, cwd: dir });
+    assert.match(lines.join(''), /no checksum is published for the small-cnn imagenet weights/);
+    const model = buildClassifier(unhashed, 16, { numClasses: 2, denseUnits: 4, dropout: 0, seed: 1 });
+    const fingerprint = await loadBaseWeights(model, unhashed, w);
+    assert.equal(fingerprint, `sha256:${createHash('sha256').update(bytes).digest('hex')}`);
+    model.dispose();
+    // A file of another network under that name is refused by its layers, never loaded.
+    await writeFile(join(dir, 'keras-unhashed', 'models', 'unhashed.h5'), await readFile(made.path));
+    const vgg = buildClassifier(BACKBONES.vgg16, 32, { numClasses: 2, denseUnits: 4, dropout: 0, seed: 1 });
+    await assert.rejects(loadBaseWeights(vgg, { ...BACKBONES.vgg16, weights: unhashed.weights }, await resolveWeights('imagenet', { ...BACKBONES.vgg16, weights: unhashed.weights }, { env, fetch: fetchFake, logger, cwd: dir })), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'ERR_WEIGHTS');
+    vgg.dispose();
   });
 });
