@@ -104,12 +104,9 @@ describe('startLocalServer', { timeout: 240_000 }, () => {
     const store = resolveTrackingStore(undefined, cwd);
     assert.equal(store.kind, 'local');
     if (store.kind !== 'local') return;
-    const started = Date.now();
     const server = await startLocalServer({ ...store, mlflowBin, env: process.env, cwd });
     let runId = '';
     try {
-      const startMs = Date.now() - started;
-      assert.ok(startMs < 60_000, `start took ${startMs} ms`);
       const client = new MlflowClient({ trackingUri: server.url });
       assert.equal((await client.getRun(pyRunId)).data.params.find((p) => p.key === 'from')?.value, 'python');
       const run = await client.createRun({ experimentId: '0', runName: 'through-local-server', startTime: Date.now() });

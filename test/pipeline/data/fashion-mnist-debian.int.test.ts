@@ -17,7 +17,7 @@ describe('Debian Fashion-MNIST', () => {
   const dirs: string[] = [];
   after(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
-  it('loads 60000/10000 verified 28×28 images with labels 0..9, quickly and offline', async () => {
+  it('loads 60000/10000 verified 28×28 images with labels 0..9, offline', async () => {
     if (!existsSync(DEBIAN_DIR)) {
       assert.fail(`${DEBIAN_DIR} is missing: run \`apt-get install dataset-fashion-mnist\` (the Debian package with the official Fashion-MNIST files)`);
     }
@@ -27,12 +27,9 @@ describe('Debian Fashion-MNIST', () => {
       throw new Error(`unexpected download of ${url}`);
     };
     const warnings: string[] = [];
-    const started = performance.now();
     const data = await loadDataset({
       name: 'fashion-mnist', cacheDir, fetch: noNetwork, logger: { info: () => undefined, warn: (m) => warnings.push(m) },
     });
-    const ms = performance.now() - started;
-    console.log(`# loaded Debian Fashion-MNIST in ${ms.toFixed(0)} ms`);
 
     assert.deepEqual(warnings, []);
     assert.equal(data.source, DEBIAN_DIR);
@@ -55,6 +52,5 @@ describe('Debian Fashion-MNIST', () => {
     assert.deepEqual(perClass(data.train.labels), new Array<number>(10).fill(6000));
     assert.deepEqual(perClass(data.test.labels), new Array<number>(10).fill(1000));
     assert.deepEqual(data.classNames, ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
-    assert.ok(ms < 5000, `loading took ${ms.toFixed(0)} ms`);
   });
 });
