@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Checksum } from '../download.js';
-import type { TorchLayerSources } from './arch/efficientnet-lite.js';
+import type { TorchLayerSources } from './torch/layout.js';
 import type { WheelMemberSource } from './torch/wheel.js';
 
 /**

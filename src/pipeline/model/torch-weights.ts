@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { WeightsError } from '../../errors.js';
-import { torchToKeras, type TorchLayerSources } from './arch/efficientnet-lite.js';
+import { torchToKeras, type TorchLayerSources } from './torch/layout.js';
 import type { TorchTensor } from './torch/pth.js';
 
 export function applyTorchWeights(

@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-node';
 import { WeightsError } from '../../../../src/errors.js';
-import { efficientnetLite0TorchSources, torchToKeras } from '../../../../src/pipeline/model/arch/efficientnet-lite.js';
+import { efficientnetLite0TorchSources } from '../../../../src/pipeline/model/arch/efficientnet-lite.js';
+import { torchToKeras } from '../../../../src/pipeline/model/torch/layout.js';
 import { BACKBONES } from '../../../../src/pipeline/model/backbones.js';
 import { buildBackbone } from '../../../../src/pipeline/model/build.js';
 
