@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
 import { transferkitCacheDir } from '../pipeline/cache-dirs.js';
 import { mergeEvents, type PipelineEvents } from '../pipeline/events.js';
-import { ParamError } from '../errors.js';
+import { ParamError, describeValue } from '../errors.js';
 import { faultHooks } from '../faults.js';
 import { MlflowApiError } from '../mlflow/errors.js';
 import { CheckpointStore } from '../pipeline/checkpoint/store.js';
@@ -119,7 +119,7 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
     }
     if (params === undefined) throw invalid;
     if (params.register_model !== undefined && session === undefined) {
-      throw new ParamError('register_model', `Parameter "register_model" is "${params.register_model}", but MLflow tracking is off (TRANSFERKIT_TRACKING=${deps.env['TRANSFERKIT_TRACKING'] ?? ''}); registering a model needs the tracking server`);
+      throw new ParamError('register_model', `Parameter "register_model" is ${describeValue(params.register_model)}, but MLflow tracking is off (TRANSFERKIT_TRACKING=${deps.env['TRANSFERKIT_TRACKING'] ?? ''}); registering a model needs the tracking server`);
     }
     outputDir = outputDirFor(params, deps, session?.runId ?? target?.runId);
     const checkpointDir = checkpointDirFor(params, deps.cwd, outputDir);
