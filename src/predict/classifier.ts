@@ -4,12 +4,13 @@
  * `transferkit predict` and `transferkit serve`. Every file is checked before use: a missing or
  * corrupt file, or a folder of another kind, is a ModelError naming the file and what was expected.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InputError, ModelError } from '../errors.js';
 import { initBackend } from '../pipeline/backend.js';
-import { META_FILE, modelMetaSchema, type InputContract, type ModelMeta } from '../pipeline/export/meta.js';
+import { META_FILE, type InputContract, type ModelMeta } from '../pipeline/export/meta.js';
+import { readModelMeta } from '../pipeline/export/read-meta.js';
 
 export interface Classifier {
   readonly dir: string;
@@ -22,22 +23,7 @@ export interface Classifier {
   dispose(): void;
 }
 
-async function readMeta(dir: string): Promise<ModelMeta> {
-  const file = join(dir, META_FILE);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    const missing = error instanceof Error && 'code' in error && error.code === 'ENOENT';
-    throw new ModelError(`${file} is ${missing ? 'missing' : 'not valid JSON'}; expected the transferkit.json of a model folder written by transferkit`, { cause: error });
-  }
-  const parsed = modelMetaSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ModelError(`${file} is not a transferkit model description: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
-}
+const readMeta = (dir: string) => readModelMeta(dir, (message, cause) => new ModelError(message, cause === undefined ? {} : { cause }));
 
 export async function loadClassifier(folder: string): Promise<Classifier> {
   await initBackend('tensorflow'); // native TensorFlow, and its file:// model loader

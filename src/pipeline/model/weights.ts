@@ -5,13 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ParamError, WeightsError } from '../../errors.js';
 import { kerasModelsDir } from '../cache-dirs.js';
 import { ensureFile } from '../download.js';
-import { META_FILE, modelMetaSchema, type ModelMeta } from '../export/meta.js';
+import type { ModelMeta } from '../export/meta.js';
+import { readModelMeta } from '../export/read-meta.js';
 import type { BackboneSpec, WeightsSpec } from './backbones.js';
 import { applyTorchWeights } from './torch-weights.js';
 import { readTorchLegacyStateDict } from './torch/pth.js';
@@ -33,18 +34,8 @@ export interface WeightsDeps {
   readonly cwd: string;
 }
 
-async function readMeta(dir: string): Promise<ModelMeta> {
-  const file = join(dir, META_FILE);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    throw new WeightsError(`Parameter "weights" names the folder ${dir}, but its ${META_FILE} is missing or not JSON; expected a model folder written by transferkit`, { cause: error });
-  }
-  const parsed = modelMetaSchema.safeParse(raw);
-  if (!parsed.success) throw new WeightsError(`${file} is not a transferkit model description: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-  return parsed.data;
-}
+const readMeta = (dir: string) =>
+  readModelMeta(dir, (message, cause) => new WeightsError(`Parameter "weights" names the folder ${dir}, but ${message}`, cause === undefined ? {} : { cause }));
 
 export async function resolveWeights(value: string, spec: BackboneSpec, deps: WeightsDeps): Promise<WeightsSource> {
   if (value === 'none') return { kind: 'none' };
