@@ -3,6 +3,7 @@
  * baseline next to the transfer's, wall times, the distance to an accuracy goal, and what each
  * stage did. Pure functions of the phases' results.
  */
+import type { EpochMetrics } from './train/fit.js';
 import type { PhaseResult } from './train/stages.js';
 
 export interface RunSummary {
@@ -15,6 +16,11 @@ export interface RunSummary {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+/** The stage's epoch with the lowest validation loss, or undefined when it has none (NaN losses never win). */
+function stageBest(r: PhaseResult, stage: number): EpochMetrics | undefined {
+  return r.epochs.filter((e) => e.stage === stage).reduce<EpochMetrics | undefined>((best, e) => (best === undefined || e.val_loss < best.val_loss ? e : best), undefined);
+}
 
 export function finalMetrics(s: RunSummary): Record<string, number> {
   const m: Record<string, number> = { transfer_seconds: s.target.seconds };
@@ -34,6 +40,8 @@ export function finalMetrics(s: RunSummary): Record<string, number> {
   s.target.stages.forEach((st) => {
     m[`stage${st.stage}_epochs`] = st.epochsRun;
     m[`stage${st.stage}_best_epoch`] = st.bestEpoch;
+    const best = stageBest(s.target, st.stage);
+    if (best !== undefined) m[`stage${st.stage}_best_val_loss`] = best.val_loss;
   });
   return m;
 }
@@ -44,8 +52,16 @@ function describeStages(r: PhaseResult): string {
     .map((st) => {
       const range = `epochs ${first + 1}-${first + st.epochsRun}`;
       first += st.epochsRun;
+      const start = first - st.epochsRun;
       const trains = st.trainable.length === 0 ? 'the head' : `the head and ${st.trainable.join(', ')}`;
-      return `stage ${st.stage}: ${range} trained ${trains}; best epoch ${st.bestEpoch + 1}${st.stoppedEarly ? ', stopped early' : ''}`;
+      const loss = (e: EpochMetrics | undefined) => (e === undefined ? undefined : e.val_loss.toFixed(4));
+      const held = loss(r.epochs.find((e) => e.epoch === st.bestEpoch));
+      const own = stageBest(r, st.stage);
+      const outcome =
+        st.bestEpoch < start && own !== undefined && held !== undefined
+          ? `its best val_loss ${loss(own)} (epoch ${own.epoch + 1}) did not beat ${held}, so the model keeps epoch ${st.bestEpoch + 1}'s weights`
+          : `best epoch ${st.bestEpoch + 1}${held === undefined ? '' : ` (val_loss ${held})`}`;
+      return `stage ${st.stage}: ${range} trained ${trains}; ${outcome}${st.stoppedEarly ? ', stopped early' : ''}`;
     })
     .join('; ');
 }

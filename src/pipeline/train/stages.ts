@@ -2,8 +2,10 @@
  * Trains one model through its stages and evaluates it on the test set. Stage 1 trains what its
  * freeze plan leaves trainable (the head, plus any retrained conv layers); an optional stage 2
  * unfreezes more layers and continues at a smaller learning rate (feature extraction, then
- * fine-tuning). Each stage has its own optimizer, early stopping (restoring its best weights) and
- * activation cache cut; the epoch count continues across stages.
+ * fine-tuning). Each stage has its own optimizer and activation cache cut; the epoch count continues
+ * across stages. Early stopping carries across them: a later stage starts from the best validation
+ * loss and weights so far, so when fine-tuning never beats stage 1's best, the model ends with stage
+ * 1's best weights (the stage's `bestEpoch` then lies before its first epoch, and the summary says so).
  */
 import * as tf from '@tensorflow/tfjs';
 import { evaluate, type Evaluation } from '../evaluate.js';
@@ -12,6 +14,8 @@ import type { ImageSet } from '../data/types.js';
 import type { BackboneSpec } from '../model/backbones.js';
 import { applyFreeze, type FreezePlan } from '../model/freeze.js';
 import type { InputSpec } from '../model/input.js';
+import { withProgress, type Progress } from '../progress.js';
+import { stateWeights } from '../model/state-weights.js';
 import type { StageRecord } from '../checkpoint/state.js';
 import type { EarlyStopState } from './early-stop.js';
 import { fit, type EpochMetrics, type FitResume } from './fit.js';
@@ -44,6 +48,8 @@ export interface PhaseOptions {
   readonly resume?: PhaseResume;
   readonly beforeBatch?: (model: tf.LayersModel, epoch: number, batch: number) => void;
   readonly signal?: AbortSignal;
+  /** Bars for each epoch and the test-set evaluation. */
+  readonly progress?: Progress;
 }
 
 export interface PhaseProgress {
@@ -67,6 +73,7 @@ export interface StageOutcome {
   readonly stage: number;
   readonly trainable: readonly string[];
   readonly epochsRun: number;
+  /** Epoch whose weights the model holds after this stage (before its first epoch when it never beat an earlier stage). */
   readonly bestEpoch: number;
   readonly stoppedEarly: boolean;
 }
@@ -75,7 +82,7 @@ export interface PhaseResult {
   readonly epochs: readonly EpochMetrics[];
   readonly stages: readonly StageOutcome[];
   readonly test: Evaluation;
-  /** Epoch whose weights the model holds at the end (the last stage's best). */
+  /** Epoch whose weights the model holds at the end: the best over all stages with early stopping, else the last. */
   readonly bestEpoch: number;
   readonly stoppedEarly: boolean;
   /** Seconds spent in the optimizer loops (validation included), summed over stages. */
@@ -87,6 +94,22 @@ export interface PhaseResult {
 }
 
 const stageKey = (key: string, stage: number) => (stage === 1 ? key : `${key}_stage${stage}`);
+
+/** "epoch 3/20", "stage 2 epoch 9/20", "source epoch 1/3": as the epoch's log line says it. */
+export function epochLabel(phase: Phase, stage: number, epoch: number, lastEpoch: number): string {
+  const prefix = phase === 'target' ? (stage > 1 ? `stage ${stage} ` : '') : `${phase} `;
+  return `${prefix}epoch ${epoch + 1}/${lastEpoch}`;
+}
+
+/**
+ * Early stopping's starting point for a stage after the first: the best epoch so far (the earlier
+ * stage ended holding its weights) and its validation loss, with the weights this stage can change.
+ */
+function carriedBest(earlier: StageRecord | undefined, model: tf.LayersModel): EarlyStopState | undefined {
+  const best = earlier?.epochs.find((e) => e.epoch === earlier.outcome.bestEpoch);
+  if (best === undefined) return undefined;
+  return { bestLoss: best.val_loss, bestEpoch: best.epoch, wait: 0, weights: stateWeights(model).map((w) => tf.clone(w.read())) };
+}
 
 export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promise<PhaseResult> {
   const t0 = o.now();
@@ -102,11 +125,13 @@ export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promis
     }
     const resume = o.resume?.stage === stage ? o.resume : undefined;
     applyFreeze(model, o.backbone, spec.plan);
-    const inputs = await trainingInputs(model, o.sets, o.input, o.cache);
+    const inputs = await trainingInputs(model, o.sets, o.input, o.progress === undefined ? o.cache : { ...o.cache, progress: o.progress });
     try {
       const cacheTags = Object.fromEntries(Object.entries(inputs.cacheTags).map(([k, v]) => [stageKey(k, stage), v]));
       inputs.model.compile({ optimizer: tf.train.adam(spec.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
       if (resume !== undefined) await resume.restore(inputs.model);
+      const carried = resume === undefined && o.patience !== undefined ? carriedBest(records.at(-1), inputs.model) : undefined;
+      const fitResume = resume?.fit ?? (carried === undefined ? undefined : { epochs: [], done: false, earlyStop: carried });
       const tFit = o.now();
       const before = records.reduce((sum, r) => sum + r.epochs.length, 0);
       const result = await fit(inputs.model, {
@@ -123,11 +148,11 @@ export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promis
         onEpoch: (m) => o.onEpoch?.(m, { phase: o.phase, maxEpochs: lastEpoch }),
         onProgress: async (p) =>
           o.onProgress?.({ stage, stageDone: p.done, stageEpochs: p.epochs, earlierStages: records, earlyStop: p.earlyStop, model: inputs.model }),
-        ...(resume === undefined ? {} : { resume: resume.fit }),
+        ...(fitResume === undefined ? {} : { resume: fitResume }),
         ...(o.beforeBatch === undefined ? {} : { beforeBatch: o.beforeBatch }),
         ...(o.signal === undefined ? {} : { signal: o.signal }),
       });
-      resume?.fit.earlyStop?.weights?.forEach((t) => t.dispose());
+      fitResume?.earlyStop?.weights?.forEach((t) => t.dispose());
       records.push({
         outcome: { stage, trainable: [...spec.plan.trainable], epochsRun: result.epochs.length, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly },
         epochs: [...result.epochs],
@@ -135,7 +160,12 @@ export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promis
         cacheSecondsSaved: inputs.savedSeconds(result.epochs.length),
         cacheTags,
       });
-      if (stage === o.stages.length) test = await evaluate(inputs.model, inputs.test, o.numClasses, Math.max(o.batchSize, 256));
+      if (stage === o.stages.length) {
+        const label = `${o.phase === 'target' ? '' : `${o.phase} `}test set`;
+        test = await withProgress(o.progress, { label, total: inputs.test.count, unit: 'images' }, (task) =>
+          evaluate(inputs.model, inputs.test, o.numClasses, Math.max(o.batchSize, 256), task),
+        );
+      }
     } finally {
       inputs.dispose();
     }
