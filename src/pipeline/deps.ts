@@ -1,8 +1,11 @@
 /** What every pipeline (train, recommend) is given by its entry instead of reading globals. */
 import type { Logger } from '../log.js';
+import type { Progress } from './progress.js';
 
 export interface PipelineDeps {
   readonly logger: Logger;
+  /** Live progress of epochs, the activation cache, evaluation and downloads (absent: none). */
+  readonly progress?: Progress;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly fetch: typeof globalThis.fetch;
   readonly now: () => number;

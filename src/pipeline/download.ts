@@ -14,6 +14,7 @@ import { createReadStream } from 'node:fs';
 import { access, constants, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ChecksumError, DataError, DownloadError, ParamError } from '../errors.js';
+import type { Progress } from './progress.js';
 
 export type HashAlgorithm = 'md5' | 'sha256';
 
@@ -53,6 +54,8 @@ export interface EnsureFileOptions {
   readonly logger?: DownloadLogger;
   /** Hosts, besides the URL's own, that a redirect may lead to. */
   readonly allowedHosts?: readonly string[];
+  /** A bar while the body arrives (bytes, with rate and ETA). */
+  readonly progress?: Progress;
 }
 
 const MAX_REDIRECTS = 5;
@@ -166,7 +169,12 @@ async function downloadVerified(url: string, target: string, options: EnsureFile
   const hash = createHash(checksum.algorithm);
   let bytes = 0;
   let renamed = false;
-  const handle = await open(temp, 'wx', 0o644);
+  const length = Number(response.headers.get('content-length') ?? Number.NaN);
+  const task = options.progress?.start(`download ${options.fileName}`, Number.isFinite(length) ? length : 0, 'bytes');
+  const handle = await open(temp, 'wx', 0o644).catch((error: unknown) => {
+    task?.end();
+    throw error;
+  });
   try {
     try {
       for await (const chunk of body) {
@@ -175,11 +183,13 @@ async function downloadVerified(url: string, target: string, options: EnsureFile
         for (let done = 0; done < chunk.byteLength;) {
           done += (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
         }
+        task?.advance(chunk.byteLength);
       }
       await handle.sync();
     } catch (error) {
       throw new DownloadError(`download of ${url} failed after ${bytes} bytes: ${errorText(error)}`, { cause: error });
     } finally {
+      task?.end();
       await handle.close();
     }
     const declared = Number(response.headers.get('content-length') ?? Number.NaN);

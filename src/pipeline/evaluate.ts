@@ -3,6 +3,7 @@
  * Used for the validation set every epoch and for the test set once at the end.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { ProgressTask } from './progress.js';
 import { batchRanges, type BatchSource } from './train/source.js';
 
 export interface Evaluation {
@@ -23,6 +24,8 @@ export async function evaluate(
   source: BatchSource,
   numClasses: number,
   batchSize: number,
+  /** Advanced by each batch's images. */
+  task?: ProgressTask,
 ): Promise<Evaluation> {
   const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
   let lossSum = 0;
@@ -49,6 +52,7 @@ export async function evaluate(
       if (row !== undefined && p >= 0 && p < numClasses) row[p] = (row[p] ?? 0) + 1;
       if (p === label) correct++;
     });
+    task?.advance(end - start);
   }
   const perClassAccuracy = confusion.map((row, c) => {
     const total = row.reduce((a, b) => a + b, 0);

@@ -3,6 +3,7 @@
  * training subset (the label budget), a validation split held out from it, and the test set.
  * The test set is only ever used for the final report.
  */
+import type { Progress } from './progress.js';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
 import { balancedSplit, loadDataset, parseClassSpec, selectClasses } from './data/index.js';
@@ -27,6 +28,7 @@ export interface DataDeps {
   readonly cacheDir: string;
   /** The model's input size: `folder:PATH` images are resized to it when read (required for them). */
   readonly imageSize?: number;
+  readonly progress?: Progress;
 }
 
 export type DataParams = Pick<TrainParams, 'dataset' | 'data_dir' | 'classes' | 'samples_per_class' | 'validation_fraction' | 'seed'>;
@@ -41,6 +43,7 @@ export async function prepareData(params: DataParams, deps: DataDeps, loaded?: L
     logger: deps.logger,
     env: deps.env,
     ...(deps.imageSize === undefined ? {} : { imageSize: deps.imageSize }),
+    ...(deps.progress === undefined ? {} : { progress: deps.progress }),
   });
   const classIds = parseClassSpec(params.classes ?? '', dataset.classNames);
   const split = balancedSplit(selectClasses(dataset.train, classIds), {

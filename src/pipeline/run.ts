@@ -115,6 +115,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
         ...(deps.faults?.beforeBatch === undefined ? {} : { beforeBatch: deps.faults.beforeBatch }),
         ...(resume === undefined ? {} : { resume }),
         ...(deps.signal === undefined ? {} : { signal: deps.signal }),
+        ...(deps.progress === undefined ? {} : { progress: deps.progress }),
       });
       logger.info({ phase, test_loss: result.test.loss, test_accuracy: result.test.accuracy, best_epoch: result.bestEpoch, seconds: result.seconds }, 'evaluated on the test set');
       await keep?.(model, weightsFingerprint);

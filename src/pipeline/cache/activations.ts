@@ -10,6 +10,7 @@ import { TrainingError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { ImageSet } from '../data/types.js';
 import { imageBatch, type InputSpec } from '../model/input.js';
+import type { Progress, ProgressTask } from '../progress.js';
 import { batchRanges } from '../train/source.js';
 import { HEADER_BYTES, cacheFile, checkCacheFile, evictToFit, writeCacheFile } from './disk.js';
 import { encodeHalf } from './float16.js';
@@ -24,6 +25,9 @@ export interface ActivationCacheOptions {
   readonly batchSize: number;
   readonly logger: Logger;
   readonly now: () => number;
+  /** A bar while activations are computed (not on a cache hit), named `label`. */
+  readonly progress?: Progress;
+  readonly label?: string;
 }
 
 export interface CachedActivations {
@@ -40,6 +44,15 @@ function alloc(dtype: FeatureDtype, n: number): Uint16Array | Float32Array {
 
 /** Runs the prefix over the set batch by batch, yielding each batch's rows in the storage dtype. */
 async function* computeRows(prefix: tf.LayersModel, set: ImageSet, input: InputSpec, o: ActivationCacheOptions, rowSize: number) {
+  const task: ProgressTask | undefined = o.progress?.start(o.label ?? 'activation cache', set.count, 'images');
+  try {
+    yield* computeBatches(prefix, set, input, o, rowSize, task);
+  } finally {
+    task?.end();
+  }
+}
+
+async function* computeBatches(prefix: tf.LayersModel, set: ImageSet, input: InputSpec, o: ActivationCacheOptions, rowSize: number, task: ProgressTask | undefined) {
   const all = Int32Array.from({ length: set.count }, (_, i) => i);
   for (const [start, end] of batchRanges(set.count, o.batchSize)) {
     const out = tf.tidy(() => {
@@ -60,6 +73,7 @@ async function* computeRows(prefix: tf.LayersModel, set: ImageSet, input: InputS
         );
       }
     } else rows.set(values);
+    task?.advance(end - start);
     yield new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength);
   }
 }

@@ -12,6 +12,7 @@
  *    (a cached file that does not match is deleted and downloaded again; see download.ts).
  * `folder:PATH` names have no entry: `loadDataset` hands them to folder.ts. Reading is in sources.ts.
  */
+import type { Progress } from '../progress.js';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DataError, ParamError } from '../../errors.js';
@@ -167,6 +168,8 @@ export interface LoadDatasetOptions {
   readonly fetch: FetchFn;
   readonly logger: DownloadLogger;
   readonly env?: CacheEnv;
+  /** A bar per download. */
+  readonly progress?: Progress;
   /** Override the registry (tests). */
   readonly registry?: readonly DatasetSpec[];
   /** `folder:PATH` datasets (required for them): the side every image is resized to, the model's input size. */

@@ -44,6 +44,7 @@ export async function loadOfficial(spec: DatasetSpec, options: LoadDatasetOption
     fetch: options.fetch,
     logger,
     allowedHosts: spec.allowedHosts ?? [],
+    ...(options.progress === undefined ? {} : { progress: options.progress }),
   });
   if (spec.loader === 'libsvm-bz2') {
     for (const file of Object.values(spec.files)) await fetchFile(file);

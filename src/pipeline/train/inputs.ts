@@ -13,6 +13,7 @@ import { splitAtFreeze } from '../cache/split.js';
 import type { FeatureDtype } from '../cache/store.js';
 import type { ImageSet } from '../data/types.js';
 import type { InputSpec } from '../model/input.js';
+import type { Progress } from '../progress.js';
 import type { Augmentation } from '../params/fields.js';
 import { featureSource, imageSource, prefixSource, type BatchSource } from './source.js';
 
@@ -40,6 +41,8 @@ export interface CacheSettings {
   readonly now: () => number;
   /** Training-set augmentation: its inputs change every epoch, so the training set is never cached. */
   readonly augment: readonly Augmentation[];
+  /** A bar per set while its activations are computed. */
+  readonly progress?: Progress;
 }
 
 const AUGMENTED = 'off for the training set (augmentation changes its inputs every epoch)';
@@ -72,12 +75,12 @@ export async function trainingInputs(model: tf.LayersModel, sets: Sets, input: I
   if (augmented) s.logger.info({ augment: s.augment }, `activation cache ${AUGMENTED}; the validation and test sets are cached`);
   const rowSize = split.featureShape.reduce((a, b) => a * b, 1);
   const weights = weightsDigest(split.prefix);
-  const options = { dir: join(s.cacheRoot, 'activations'), dtype: s.dtype, memoryBudgetBytes: s.memoryBudgetBytes, maxDiskBytes: s.maxDiskBytes, batchSize: s.batchSize, logger: s.logger, now: s.now };
+  const options = { dir: join(s.cacheRoot, 'activations'), dtype: s.dtype, memoryBudgetBytes: s.memoryBudgetBytes, maxDiskBytes: s.maxDiskBytes, batchSize: s.batchSize, logger: s.logger, now: s.now, ...(s.progress === undefined ? {} : { progress: s.progress }) };
   const t0 = s.now();
   const got: Partial<Record<keyof Sets, CachedActivations>> = {};
   for (const name of augmented ? (['validation', 'test'] as const) : (['train', 'validation', 'test'] as const)) {
     const key = cacheKey({ weights, cutAfter: split.cutAfter, input, dtype: s.dtype, images: imagesDigest(sets[name]) });
-    const cached = await cachedActivations(split.prefix, sets[name], input, key, rowSize, options);
+    const cached = await cachedActivations(split.prefix, sets[name], input, key, rowSize, { ...options, label: `activation cache (${name})` });
     if (cached === undefined) {
       Object.values(got).forEach((c) => c.store.close());
       return uncached(model, sets, input, 'off (activations fit neither memory nor the cache folder)', s.augment);

