@@ -1,9 +1,10 @@
 /**
  * What a person sees in the MLflow UI for a real transferkit run: a tiny `transferkit train` against a
  * real `mlflow server`, then the run page opened in headless Chromium (Debian's /usr/bin/chromium,
- * driven by playwright-core). Checks the status box, the logged model and that the Model metrics tab
- * draws val_accuracy and loss as line charts with one point per epoch, placed where the logged values
- * say. Fails (never skips) when Chromium is missing. The machine has no network: the browser only
+ * driven by playwright-core). Checks the status box, the logged model (MLflow 3: listed with the
+ * run's outputs, READY, its page naming the run; model/ shown as an MLflow Model with its schema) and
+ * that the Model metrics tab draws val_accuracy and loss as line charts with one point per epoch,
+ * placed where the logged values say. Fails (never skips) when Chromium is missing. The machine has no network: the browser only
  * loads from the loopback test server, every other request is aborted.
  *
  * Screenshots go to the test's temp dir (removed afterwards); set TRANSFERKIT_UI_SCREENSHOTS=DIR to
@@ -181,24 +182,38 @@ describe('the MLflow UI shows a transferkit run', { timeout: 300_000 }, () => {
     return page;
   }
 
-  it('shows the run as Finished, with its logged model opening as an MLflow Model', async (t) => {
+  it('shows the run as Finished, its model as a READY logged model of the run, and model/ as an MLflow Model with its schema', async (t) => {
     const page = await openRunPage();
     try {
       const status = page.getByTestId('key-value-Status').getByRole('status');
       const statusText = await poll(async () => (await status.innerText()).trim(), (s) => s === 'Finished');
       assert.equal(statusText, 'Finished', 'status box of the overview');
 
-      const models = page.getByTestId('key-value-Logged models').getByRole('link');
-      assert.equal(await poll(() => models.count(), (n) => n > 0), 1, 'one logged model');
-      assert.equal((await models.innerText()).trim(), 'transferkit', 'the logged model is named by its flavor');
-      assert.match((await models.getAttribute('href')) ?? '', new RegExp(`/runs/${run.info.run_id}/artifacts/model$`));
-      await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
+      // MLflow 3: a run with model outputs lists them under "Logged models (n)" (the overview's
+      // "Logged models" box, read from mlflow.log-model.history, is for runs without them)
+      const modelId = run.outputs.model_outputs[0]?.model_id;
+      assert.ok(modelId !== undefined, 'the run has a logged model output');
+      const title = page.getByText(/^Logged models \(\d+\)$/);
+      await title.waitFor({ state: 'visible' });
+      assert.equal((await title.innerText()).trim(), 'Logged models (1)');
+      const link = page.getByRole('link', { name: 'model', exact: true });
+      assert.equal(await poll(() => link.count(), (n) => n > 0), 1, 'one logged model, named model');
+      assert.match((await link.getAttribute('href')) ?? '', new RegExp(`/experiments/${run.info.experiment_id}/models/${modelId}$`));
+      await title.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(shots, 'overview.png') });
 
-      // as a person would: follow the link; the artifact view recognizes model/ by its MLmodel
-      await models.click();
-      await page.waitForURL(/\/artifacts\/model$/);
+      // as a person would: follow the link to the logged model's page, Ready and made by this run
+      await link.click();
+      await page.waitForURL(new RegExp(`/models/${modelId}$`));
+      await page.getByText('Ready', { exact: true }).first().waitFor({ state: 'visible' });
+      await page.getByText(run.info.run_id, { exact: true }).first().waitFor({ state: 'visible' });
+      await page.screenshot({ path: join(shots, 'logged-model.png') });
+
+      // the run's model/ folder: the artifact view recognizes an MLflow Model and shows its signature
+      await page.goto(`${runPage}/artifacts/model`);
       await page.getByText('MLflow Model', { exact: true }).first().waitFor({ state: 'visible' });
       await page.getByText('MLmodel', { exact: true }).first().waitFor({ state: 'visible' });
+      await page.getByText(/dtype: float32, shape: \[-1,16,16,3\]/).first().waitFor({ state: 'visible' });
       await page.screenshot({ path: join(shots, 'model.png'), fullPage: true });
       await assertPng(join(shots, 'model.png'));
     } finally {
