@@ -18,3 +18,16 @@ export const predictParamsSchema = z.strictObject({
 });
 
 export type PredictParams = z.infer<typeof predictParamsSchema>;
+
+/** What each parameter means, for --help and docs/parameters.md. */
+export const predictParamDocs: Readonly<Record<keyof typeof predictParamsSchema.shape, string>> = {
+  model: 'The model to use: a model folder written by train (out/<run>/model), runs:/<run id>/model or models:/<name>/<version> (looked up on MLFLOW_TRACKING_URI).',
+  input: 'What to classify when no inputs follow the flags: an image file, a folder of images (read recursively), or dataset:NAME (its test split, with accuracy).',
+  output: 'The predictions file; empty = predictions.csv (predictions.json with format=json) in the current folder.',
+  format: 'The predictions file format: one row per image with the top classes and their probabilities.',
+  top_k: 'How many classes (with probabilities) per image.',
+  batch_size: 'Images per forward pass.',
+  data_dir: "A local folder with the dataset's files, for dataset:NAME inputs.",
+  classes: 'A class subset of a dataset:NAME input; must be the classes the model was trained on.',
+  cache_dir: 'Downloads (datasets, runs:/ and models:/ models); empty = $TRANSFERKIT_CACHE, else ~/.cache/transferkit.',
+};

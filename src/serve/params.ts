@@ -19,3 +19,13 @@ export const serveParamsSchema = z.strictObject({
 });
 
 export type ServeParams = z.infer<typeof serveParamsSchema>;
+
+/** What each parameter means, for --help and docs/parameters.md. */
+export const serveParamDocs: Readonly<Record<keyof typeof serveParamsSchema.shape, string>> = {
+  model: 'The model to serve (required): a model folder written by train, runs:/<run id>/model or models:/<name>/<version> (looked up on MLFLOW_TRACKING_URI).',
+  host: 'Address to listen on (0.0.0.0 for every interface).',
+  port: 'Port to listen on (0 = any free port, said in the log).',
+  max_body_mb: 'Largest request body accepted, in MB; larger requests get HTTP 413.',
+  top_k: 'Classes returned per image by POST /predict-image.',
+  max_batch: 'Most images run through the model at once; requests are micro-batched up to this.',
+};

@@ -26,6 +26,16 @@ export const sweepParamsSchema = z.strictObject({
 });
 export type SweepParams = z.infer<typeof sweepParamsSchema>;
 
+/** What each parameter means, for --help and docs/parameters.md. Any train parameter is also taken, fixed for every point. */
+export const sweepParamDocs: Readonly<Record<keyof typeof sweepParamsSchema.shape, string>> = {
+  grid: 'The swept parameters: name=v1,v2,... per train parameter, ";" between parameters. Every combination is a point, run as a child MLflow run.',
+  fixed: 'Train parameters shared by every point, ";" between them (values may hold ","). Train parameters given directly (--max_epochs 5, -P max_epochs=5) are fixed too.',
+  random: '0 runs the whole grid; N runs N points of it, drawn with sweep_seed.',
+  sweep_seed: 'Seed of the random choice of points.',
+  concurrency: 'Children at once; "auto" = one per core, at most one per 3 GB of memory.',
+  force: '0 skips points a finished child run with the same spec already ran; 1 runs them again.',
+};
+
 export interface SweepSpec {
   readonly dimensions: readonly Dimension[];
   /** Train parameters every point shares, as given (strings). */

@@ -7,15 +7,27 @@
 import { z } from 'zod';
 import { checkRegisteredModelName } from '../../mlflow/models.js';
 
-/** What a field accepts, in words, for error messages. Stored in the schema's metadata. */
-const expectations = new WeakMap<z.ZodType, string>();
-
-export function expectationOf(schema: z.ZodType): string | undefined {
-  return expectations.get(schema);
+/**
+ * What a field accepts, in words (for error messages, --help and docs/parameters.md), and its
+ * default as MLproject writes it (undefined: required). Stored beside the schema.
+ */
+export interface FieldInfo {
+  readonly expected: string;
+  readonly defaultText: string | undefined;
 }
 
-function described<T extends z.ZodType>(schema: T, expected: string): T {
-  expectations.set(schema, expected);
+const fieldInfos = new WeakMap<z.ZodType, FieldInfo>();
+
+export function expectationOf(schema: z.ZodType): string | undefined {
+  return fieldInfos.get(schema)?.expected;
+}
+
+export function fieldInfo(schema: z.ZodType): FieldInfo | undefined {
+  return fieldInfos.get(schema);
+}
+
+function described<T extends z.ZodType>(schema: T, expected: string, defaultText: string | undefined): T {
+  fieldInfos.set(schema, { expected, defaultText });
   return schema;
 }
 
@@ -38,6 +50,7 @@ export function int(min: number, max: number, fallback: number) {
       return n ?? fallback;
     }),
     `a whole number from ${min} to ${max}`,
+    String(fallback),
   );
 }
 
@@ -52,6 +65,7 @@ export function intOrAll(min: number, max: number, fallback: number | 'all') {
       return n ?? fallback;
     }),
     `a whole number from ${min} to ${max}, or "all"`,
+    String(fallback),
   );
 }
 
@@ -67,6 +81,7 @@ export function float(min: number, max: number, fallback: number, exclusiveMin =
       return ok ? n : fallback;
     }),
     `a number ${lower} up to ${max}`,
+    String(fallback),
   );
 }
 
@@ -82,6 +97,7 @@ export function flag(fallback: boolean) {
       return fallback;
     }),
     '0 or 1 (also true/false)',
+    fallback ? '1' : '0',
   );
 }
 
@@ -95,6 +111,7 @@ export function oneOf<const T extends readonly [string, ...string[]]>(values: T,
       return hit ?? fallback;
     }),
     `one of ${values.map((v) => `"${v}"`).join(', ')}`,
+    fallback,
   );
 }
 
@@ -103,12 +120,13 @@ export function optionalText(expected: string) {
   return described(
     z.string().trim().optional().transform((text) => (text === undefined || text === '' ? undefined : text)),
     expected,
+    '',
   );
 }
 
 /** Text that must be given (no default): absent or empty is an error naming the parameter. */
 export function requiredText(expected: string) {
-  return described(z.string().trim().min(1), expected);
+  return described(z.string().trim().min(1), expected, undefined);
 }
 
 /** A name for the MLflow Model Registry, or empty for none; names MLflow would refuse are errors. */
@@ -120,6 +138,7 @@ export function registeredModelName() {
       return text;
     }),
     'empty (no registration) or a registered model name without "/", ":" or "%", not starting with ".." (e.g. "flowers-classifier")',
+    '',
   );
 }
 
@@ -132,6 +151,7 @@ export function text(fallback: string, expected: string) {
       return t === '' ? fallback : t;
     }),
     expected,
+    fallback,
   );
 }
 
@@ -149,6 +169,7 @@ export function augmentations() {
       return AUGMENTATIONS.filter((a) => known.includes(a));
     }),
     `"none" or a comma-separated list of ${AUGMENTATIONS.map((a) => `"${a}"`).join(', ')}`,
+    'none',
   );
 }
 
@@ -163,5 +184,6 @@ export function resumeSpec() {
       return 'auto';
     }),
     '"auto", "never", or the 32-character id of the MLflow run to resume',
+    'auto',
   );
 }

@@ -5,7 +5,7 @@
  * names and defaults (a test checks that they agree).
  */
 import type { z } from 'zod';
-import { trainParamsSchema } from '../params/train.js';
+import { trainParamDocs, trainParamsSchema } from '../params/train.js';
 import { int, optionalText } from '../params/fields.js';
 
 export const recommendParamsSchema = trainParamsSchema
@@ -32,3 +32,22 @@ export const recommendParamsSchema = trainParamsSchema
   });
 
 export type RecommendParams = z.infer<typeof recommendParamsSchema>;
+
+/** What each parameter means (the picked ones as train says), for --help and docs/parameters.md. */
+export const recommendParamDocs: Readonly<Record<keyof typeof recommendParamsSchema.shape, string>> = {
+  dataset: 'The target data you want to classify: a registry dataset or folder:PATH.',
+  data_dir: trainParamDocs.data_dir,
+  classes: trainParamDocs.classes,
+  samples_per_class: 'Labels per class you have (or plan to have) for the target; the advice depends on it.',
+  backbone: trainParamDocs.backbone,
+  weights: 'The weights to transfer: "imagenet", a Keras .h5 file, or a transferkit model folder (which records its own source domain).',
+  input_size: trainParamDocs.input_size,
+  seed: 'Fixes the samples drawn for the similarity measures.',
+  output_dir: 'Where recommendation.json goes; empty = out/<MLflow run id>.',
+  cache_dir: trainParamDocs.cache_dir,
+  backend: trainParamDocs.backend,
+  source_dataset: 'The source domain when weights is not a transferkit model folder: the dataset the weights were trained on, or the closest one transferkit can load.',
+  source_data_dir: "A local folder with the source dataset's files.",
+  source_classes: "The source domain's class subset.",
+  domain_samples: 'Images per domain for the similarity measures (half train, half test the domain classifier).',
+};
