@@ -1,4 +1,4 @@
-/** One human line per epoch, for people watching a terminal (logs stay JSON on stderr). */
+/** One human line per epoch: how the epoch event reads in text output (src/output/event-line.ts). */
 import type { EpochContext } from '../pipeline/events.js';
 import type { EpochMetrics } from '../pipeline/train/fit.js';
 

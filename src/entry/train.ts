@@ -4,6 +4,8 @@
  */
 import { join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
+import type { LogFormat } from '../output/options.js';
+import type { Progress } from '../pipeline/progress.js';
 import { transferkitCacheDir } from '../pipeline/cache-dirs.js';
 import { mergeEvents, type PipelineEvents } from '../pipeline/events.js';
 import { ParamError, describeValue } from '../errors.js';
@@ -15,7 +17,6 @@ import { trainParamsSchema, type TrainParams } from '../pipeline/params/train.js
 import { runTraining } from '../pipeline/run.js';
 import { parseFlags } from './args.js';
 import { endWithFailure } from './end-with-failure.js';
-import { progressLine } from './progress.js';
 import { checkpointDirFor, pointLauncherRun, resumeTarget } from './resume.js';
 import { paramsAsGiven } from '../tracking/run-params.js';
 import { completeRun, trackingEvents } from '../tracking/run-tracking.js';
@@ -34,6 +35,12 @@ export interface EntryDeps {
   readonly stdout: Output;
   readonly stderr: Output;
   readonly logger: Logger;
+  /** Live progress of long steps (bars on a terminal); absent = none. */
+  readonly progress?: Progress;
+  /** How errors are said (src/entry/end-with-failure.ts): default a `transferkit:` line on stderr. */
+  readonly logFormat?: LogFormat;
+  /** Errors with their stack trace. */
+  readonly debug?: boolean;
   /** Aborted on SIGINT/SIGTERM by the caller. */
   readonly signal?: AbortSignal;
 }
@@ -46,13 +53,12 @@ export function outputDirFor(params: Pick<TrainParams, 'output_dir'>, deps: Pick
   return params.output_dir === undefined ? join(deps.cwd, 'out', runId ?? stamp(deps.now())) : resolve(deps.cwd, params.output_dir);
 }
 
-/** Progress lines on a TTY plus a JSON log line per epoch. */
-export function consoleEvents(deps: Pick<EntryDeps, 'stdout' | 'logger'>): PipelineEvents {
+/** One log event per epoch (a readable progress line in text mode, a JSON object in json mode). */
+export function consoleEvents(deps: Pick<EntryDeps, 'logger'>): PipelineEvents {
   return {
     epoch: (m, context) => {
       if (context.replayed === true) return;
-      deps.logger.info({ ...m, phase: context.phase }, 'epoch');
-      if (deps.stdout.isTTY === true) deps.stdout.write(`${progressLine(m, context)}\n`);
+      deps.logger.info({ ...m, phase: context.phase, max_epochs: context.maxEpochs }, 'epoch');
     },
   };
 }
@@ -61,6 +67,7 @@ export function consoleEvents(deps: Pick<EntryDeps, 'stdout' | 'logger'>): Pipel
 export function pipelineDeps(deps: EntryDeps, cacheDir: string | undefined, outputDir: string) {
   return {
     logger: deps.logger,
+    ...(deps.progress === undefined ? {} : { progress: deps.progress }),
     env: deps.env,
     fetch: deps.fetch,
     now: deps.now,

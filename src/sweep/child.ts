@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { z } from 'zod';
 
 export const CLI_PATH = fileURLToPath(new URL('../entry/cli.js', import.meta.url));
 
@@ -40,9 +41,22 @@ export function childArgs(params: Readonly<Record<string, string>>): string[] {
   return ['train', ...Object.entries(params).flatMap(([k, v]) => [`--${k}=${v}`])];
 }
 
-/** The line that says what went wrong: the CLI's own "transferkit: ..." line, else the last one. */
+const jsonError = z.object({ level: z.number().min(50), msg: z.string() });
+
+/** A pino error line (log_format=json) as the text line would say it. */
+function errorOfJson(line: string): string | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const parsed = jsonError.safeParse(JSON.parse(line));
+    return parsed.success ? `transferkit: ${parsed.data.msg}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The line that says what went wrong: the CLI's own "transferkit: ..." line (or JSON error line), else the last one. */
 export function lastErrorLine(stderr: string): string | undefined {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '').map((l) => errorOfJson(l) ?? l);
   const own = lines.filter((l) => l.startsWith('transferkit: ')).at(-1);
   const last = own ?? lines.at(-1);
   return last === undefined ? undefined : last.slice(0, 2000);

@@ -177,7 +177,7 @@ describe('crash safety (fault injection)', () => {
     const res = await run(['--output_dir', join(blocker, 'out')], 'readonly');
     assert.equal(res.exitCode, 2, res.stderr.slice(-1500));
     assert.match(res.stderr, /Parameter "output_dir": the folder .*blocker\/out cannot be written \(a file is in the way, ENOTDIR\)/);
-    assert.doesNotMatch(res.stderr, /"msg":"epoch"/, 'no training started');
+    assert.doesNotMatch(res.stderr, /\bepoch \d+\/\d+/, 'no training started (no epoch line)');
     rows.push({ fault: 'output folder not writable', outcome: 'refused before training (exit 2)', resumed: 'n/a', sameResult: 'n/a', points: 'n/a' });
   });
 

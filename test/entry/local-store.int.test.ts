@@ -40,7 +40,7 @@ describe('the local-store default through mlflow run', () => {
     const db = join(home, 'mlflow.db');
     assert.ok(existsSync(db), `MLflow's default store ${db} exists`);
     // no server is left behind: nothing answers on the private server's port any more
-    const url = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(res.stderr)?.[1];
+    const url = /\burl=(http:\/\/127\.0\.0\.1:\d+)/.exec(res.stderr)?.[1];
     assert.ok(url !== undefined);
     await assert.rejects(fetch(`${url}/health`), 'the private server was stopped');
 

@@ -125,7 +125,7 @@ describe('standalone train against a real server', () => {
         let seen = '';
         child.stderr?.on('data', (chunk: Buffer) => {
           seen += chunk.toString('utf8');
-          if (seen.includes('"msg":"tracking to MLflow"')) resolve();
+          if (seen.includes('INFO: tracking to MLflow')) resolve();
         });
         child.on('exit', () => reject(new Error(`exited before tracking started:\n${seen.slice(-2000)}`)));
       });

@@ -31,7 +31,7 @@ const predictionsOf = (body: unknown): unknown => (typeof body === 'object' && b
 const startServe = (modelDir: string) =>
   execa('node', ['--import', 'tsx', 'src/entry/cli.ts', 'serve', '--model', modelDir, '--port', '0', '--max_body_mb', String(LIMIT_MB), '--max_batch', '8'], {
     cwd: REPO,
-    env: childEnv({ TRANSFERKIT_LOG_LEVEL: 'trace' }),
+    env: childEnv({ TRANSFERKIT_LOG_LEVEL: 'trace', TRANSFERKIT_LOG_FORMAT: 'json' }),
     extendEnv: false,
     reject: false,
   });

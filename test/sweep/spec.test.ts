@@ -91,6 +91,8 @@ describe('sweep children and reports', () => {
     assert.equal(lastErrorLine('{"level":50}\ntranskit\ntransferkit: Weights file x not found\n{"msg":"closing"}\n'), 'transferkit: Weights file x not found');
     assert.equal(lastErrorLine('boom\nSegmentation fault\n'), 'Segmentation fault');
     assert.equal(lastErrorLine(''), undefined);
+    // a child run with log_format=json says its error as a pino line
+    assert.equal(lastErrorLine('{"level":30,"msg":"data ready"}\n{"level":50,"code":"ERR_PARAM","msg":"Parameter \\"x\\" is bad"}\n'), 'transferkit: Parameter "x" is bad');
   });
 
   const results: PointResult[] = [
