@@ -8,6 +8,7 @@ import type { Logger } from '../../log.js';
 import { CheckpointError } from '../../errors.js';
 import type { Phase, PipelineEvents } from '../events.js';
 import type { TrainParams } from '../params/train.js';
+import type { EarlyStopState } from '../train/early-stop.js';
 import type { EpochMetrics } from '../train/fit.js';
 import type { PhaseProgress, PhaseResult, PhaseResume } from '../train/stages.js';
 import { encodeCheckpoint } from './format.js';
@@ -93,16 +94,36 @@ export class RunCheckpoints {
     this.#completed = { ...this.#completed, [phase]: result };
   }
 
-  /** How to continue `phase` from the checkpoint, when the checkpoint is inside it. */
+  /**
+   * How to continue `phase` from the checkpoint, when the checkpoint is inside it. Tensors that do
+   * not fit the model (same fingerprint, another build of the code, an altered file) stop the run
+   * with a CheckpointError naming the file and the way to start over.
+   */
   resumeFor(phase: Phase): PhaseResume | undefined {
     const found = this.resumed;
     if (found === undefined || found.manifest.phase !== phase) return undefined;
     const m = found.manifest;
+    const unfit = (error: unknown) =>
+      new CheckpointError(
+        `The checkpoint ${found.path} does not fit the model this run builds (${error instanceof Error ? error.message : String(error)}), ` +
+          'so this run cannot continue it; it was written by another version of transferkit or altered. ' +
+          'Pass resume=never (or another output_dir/checkpoint_dir) to start over.',
+        { cause: error },
+      );
+    let earlyStop: EarlyStopState | undefined;
+    try {
+      earlyStop = earlyStopFrom(m.early_stop, found.tensors);
+    } catch (error) {
+      throw unfit(error);
+    }
     return {
       stage: m.stage,
       earlierStages: m.earlier_stages,
-      fit: { epochs: m.stage_epochs, done: m.stage_done, earlyStop: earlyStopFrom(m.early_stop, found.tensors) },
-      restore: (model) => restoreTensors(model, found.tensors),
+      fit: { epochs: m.stage_epochs, done: m.stage_done, earlyStop },
+      restore: (model) =>
+        restoreTensors(model, found.tensors).catch((error: unknown) => {
+          throw unfit(error);
+        }),
     };
   }
 

@@ -4,11 +4,13 @@
  * moments, in the order the optimizer keeps them) and the early-stopping best weights.
  */
 import * as tf from '@tensorflow/tfjs';
+import { CheckpointError } from '../../errors.js';
 import { stateWeights } from '../model/state-weights.js';
 import type { EarlyStopState } from '../train/early-stop.js';
 import type { RawTensor } from './format.js';
 
-export class CheckpointMismatchError extends Error {}
+/** The checkpoint's tensors do not fit the model; RunCheckpoints adds the file and the way out. */
+export class CheckpointMismatchError extends CheckpointError {}
 
 async function raw(name: string, t: tf.Tensor): Promise<RawTensor> {
   const dtype = t.dtype === 'int32' ? 'int32' : 'float32';
@@ -27,24 +29,54 @@ export async function snapshotTensors(model: tf.LayersModel, earlyStop: EarlySto
 
 const tensorOf = (t: RawTensor) => tf.tensor(t.values, [...t.shape], t.dtype);
 
-/** Writes saved trainable weights and optimizer state into a compiled model. */
-export async function restoreTensors(model: tf.LayersModel, tensors: Readonly<Record<string, readonly RawTensor[]>>): Promise<void> {
-  const saved = new Map((tensors['weights'] ?? []).map((t) => [t.name, t]));
-  const trainable = stateWeights(model);
-  if (saved.size !== trainable.length) throw new CheckpointMismatchError(`the checkpoint has ${saved.size} trainable weights, the model ${trainable.length}`);
-  for (const w of trainable) {
+const dims = (shape: readonly (number | null)[]) => shape.join('×');
+
+/**
+ * Checks that `group` holds, by name and shape, exactly the model's state weights (`ordered`: also
+ * in their order, as early stopping restores them by position); returns them by name.
+ */
+function matchState(model: tf.LayersModel, group: readonly RawTensor[], what: string, ordered = false): Map<string, RawTensor> {
+  const saved = new Map(group.map((t) => [t.name, t]));
+  const state = stateWeights(model);
+  if (saved.size !== state.length) throw new CheckpointMismatchError(`the checkpoint has ${saved.size} ${what}, the model ${state.length}`);
+  for (const [i, w] of state.entries()) {
+    if (ordered && group[i]?.name !== w.originalName) throw new CheckpointMismatchError(`${what}: position ${i} holds ${group[i]?.name ?? 'nothing'} in the checkpoint, ${w.originalName} in the model`);
     const t = saved.get(w.originalName);
-    if (t === undefined) throw new CheckpointMismatchError(`the checkpoint has no weight ${w.originalName}`);
-    if (t.shape.join('x') !== w.shape.join('x')) throw new CheckpointMismatchError(`weight ${w.originalName} is ${t.shape.join('×')} in the checkpoint, ${w.shape.join('×')} in the model`);
+    if (t === undefined) throw new CheckpointMismatchError(`the checkpoint's ${what} have no ${w.originalName}`);
+    if (dims(t.shape) !== dims(w.shape)) throw new CheckpointMismatchError(`${what}: ${w.originalName} is ${dims(t.shape)} in the checkpoint, ${dims(w.shape)} in the model`);
+  }
+  return saved;
+}
+
+/** The optimizer's slots (after its step count) have the shapes of the trainable weights, a whole number of times over. */
+function checkOptimizer(model: tf.LayersModel, opt: readonly RawTensor[]): void {
+  const want = model.trainableWeights.map((w) => dims(w.shape)).sort();
+  const got = opt.slice(1).map((t) => dims(t.shape)).sort();
+  const times = want.length === 0 ? 0 : got.length / want.length;
+  const expected = Array.from({ length: Number.isInteger(times) ? times : 0 }, () => want).flat().sort();
+  if (got.length !== expected.length || got.some((g, i) => g !== expected[i])) {
+    throw new CheckpointMismatchError(`its optimizer state has ${got.length} slots shaped ${got.join(', ') || 'nothing'}, which do not match the model's ${want.length} trainable weights (${want.join(', ')})`);
+  }
+}
+
+/** Writes saved trainable weights and optimizer state into a compiled model, after checking that all of it fits. */
+export async function restoreTensors(model: tf.LayersModel, tensors: Readonly<Record<string, readonly RawTensor[]>>): Promise<void> {
+  const saved = matchState(model, tensors['weights'] ?? [], 'trainable weights');
+  const best = tensors['best'] ?? [];
+  if (best.length > 0) matchState(model, best, 'best weights', true);
+  const opt = tensors['optimizer'] ?? [];
+  if (opt.length > 0) {
+    if (model.optimizer === undefined) throw new CheckpointMismatchError('the model is not compiled');
+    checkOptimizer(model, opt);
+  }
+  for (const w of stateWeights(model)) {
+    const t = saved.get(w.originalName);
+    if (t === undefined) continue; // matchState found every one
     const value = tensorOf(t);
     w.write(value);
     value.dispose();
   }
-  const opt = tensors['optimizer'] ?? [];
-  if (opt.length > 0) {
-    if (model.optimizer === undefined) throw new CheckpointMismatchError('the model is not compiled');
-    await model.optimizer.setWeights(opt.map((t) => ({ name: t.name, tensor: tensorOf(t) })));
-  }
+  if (opt.length > 0) await model.optimizer?.setWeights(opt.map((t) => ({ name: t.name, tensor: tensorOf(t) })));
 }
 
 /** The early-stopping state with its best weights as tensors (the caller's BestWeights clones them). */
