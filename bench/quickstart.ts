@@ -1,0 +1,89 @@
+/**
+ * The README's quickstart, measured: runs `bash scripts/quickstart.sh` (its two `mlflow run`s: a
+ * small CNN learns Fashion-MNIST classes 0-4, its frozen conv layers transfer to classes 5-9 with
+ * 300 labels per class) once, into a throw-away MLflow store, and writes
+ * bench/results/quickstart.json and bench/results/quickstart.md: machine, CPU flags, commit, wall
+ * time, each run's test accuracy, epochs and times (read from the runs' metrics.json).
+ *
+ *   node --import tsx bench/quickstart.ts
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { childEnv, distIsStale, machine, REPO, runMeasured, runText, waitForIdle } from './speed-support.js';
+
+const COMMAND = 'node --import tsx bench/quickstart.ts';
+const RUNS = [
+  { name: 'source', dir: 'out/quickstart-source', what: 'small CNN from scratch on Fashion-MNIST classes 0-4, all labels, 3 epochs' },
+  { name: 'transfer', dir: 'out/quickstart-transfer', what: 'its conv layers frozen, dense layers on classes 5-9, 300 labels per class' },
+] as const;
+
+const metricsFile = z.object({
+  test: z.object({ accuracy: z.number(), loss: z.number(), count: z.number() }),
+  epochs: z.array(z.object({ epoch: z.number() })),
+  trainSeconds: z.number(),
+  totalSeconds: z.number(),
+  stoppedEarly: z.boolean(),
+});
+
+const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO, encoding: 'utf8' }).trim();
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+async function main(): Promise<void> {
+  if (await distIsStale()) execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'inherit' });
+  const commit = git('rev-parse', 'HEAD');
+  const dirty = git('status', '--porcelain', '--', 'src', 'scripts', 'MLproject') !== '';
+  const busyBefore = await waitForIdle(120, 0.15, (s) => process.stderr.write(`${s}\n`));
+  const store = await mkdtemp(join(tmpdir(), 'transferkit-quickstart-'));
+  for (const run of RUNS) await rm(join(REPO, run.dir), { recursive: true, force: true });
+  process.stderr.write(`running bash scripts/quickstart.sh at ${commit.slice(0, 12)}${dirty ? ' (uncommitted changes in src/)' : ''}\n`);
+  const measured = await runMeasured('bash', ['scripts/quickstart.sh'], childEnv({ MLFLOW_TRACKING_URI: `sqlite:///${store}/mlflow.db` }));
+  await rm(store, { recursive: true, force: true });
+  if (measured.exitCode !== 0) {
+    process.stderr.write(measured.stderr.slice(-4000));
+    throw new Error(`scripts/quickstart.sh exited ${String(measured.exitCode)}`);
+  }
+  const runs = [];
+  for (const run of RUNS) {
+    const m = metricsFile.parse(JSON.parse(await readFile(join(REPO, run.dir, 'metrics.json'), 'utf8')));
+    runs.push({ ...run, test_accuracy: m.test.accuracy, test_loss: m.test.loss, test_images: m.test.count, epochs: m.epochs.length, stopped_early: m.stoppedEarly, train_seconds: m.trainSeconds, total_seconds: m.totalSeconds });
+  }
+  const mlflowVersion = (await runText(join(REPO, '.venv', 'bin', 'python'), ['-c', 'import mlflow; print(mlflow.__version__)'])).trim();
+  const result = {
+    command: COMMAND,
+    measures: 'bash scripts/quickstart.sh',
+    commit,
+    uncommitted_changes_in_src: dirty,
+    date: new Date().toISOString(),
+    machine: await machine({}),
+    mlflow: mlflowVersion,
+    cpu_busy_before: busyBefore,
+    contention: measured.contention,
+    wall_seconds: measured.wallSeconds,
+    cpu_seconds: measured.cpuSeconds,
+    peak_rss_mb: measured.peakRssMB,
+    runs,
+  };
+  await mkdir(join(REPO, 'bench', 'results'), { recursive: true });
+  await writeFile(join(REPO, 'bench', 'results', 'quickstart.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const md = [
+    '# Quickstart, measured',
+    '',
+    `Command: \`${COMMAND}\` (runs \`bash scripts/quickstart.sh\` once, into a throw-away MLflow store).`,
+    `Commit: ${commit}${dirty ? ' (with uncommitted changes in src/)' : ''}. Date: ${result.date}.`,
+    `Machine: ${result.machine.cpu_model}, ${result.machine.cpus} CPUs (${result.machine.cpu_flags_simd}), ${result.machine.ram_gb} GB RAM, Node ${result.machine.node}.`,
+    '',
+    `Wall time of the whole script: ${Math.round(measured.wallSeconds)} s (${(measured.wallSeconds / 60).toFixed(1)} min).`,
+    '',
+    '| run | what | test accuracy | test images | epochs | run seconds |',
+    '|---|---|---|---|---|---|',
+    ...runs.map((r) => `| ${r.name} | ${r.what} | ${pct(r.test_accuracy)} | ${r.test_images} | ${r.epochs} | ${Math.round(r.total_seconds)} s |`),
+    '',
+  ].join('\n');
+  await writeFile(join(REPO, 'bench', 'results', 'quickstart.md'), md);
+  process.stdout.write(md);
+}
+
+await main();
