@@ -98,6 +98,16 @@ export class CheckpointError extends TransferkitError {
   }
 }
 
+/**
+ * A broken invariant that only a bug can cause (an index outside its set, a label outside the
+ * classes): thrown instead of substituting a value, so a wrong result never passes silently.
+ */
+export class InternalError extends TransferkitError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('ERR_INTERNAL', message, { ...options, userError: false });
+  }
+}
+
 /** `"abc" (string)`, `12 (number)`, `undefined`: how a value appears in error messages. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';

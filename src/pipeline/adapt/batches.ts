@@ -6,6 +6,7 @@
  * unlabelled rows (whose strong view is in the stack). Knows nothing of losses.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkIndex, labelAt } from '../data/checked.js';
 import { deriveSeed, mulberry32, permutation } from '../data/sample.js';
 import type { BatchSource } from '../train/source.js';
 
@@ -29,7 +30,7 @@ export class IndexStream {
         this.#order = permutation(this.count, mulberry32(deriveSeed(this.seed, this.#pass++)));
         this.#pos = 0;
       }
-      out[i] = this.#order[this.#pos++] ?? 0;
+      out[i] = checkIndex(this.#order[this.#pos++], this.count, 'index stream');
     }
     return out;
   }
@@ -92,7 +93,7 @@ export class StepBatches {
         parts.push(from.batch(indices, deriveSeed(stepSeed, i)));
         if (key === 'source') sourceRows = indices.length;
         if (key === 'unlabelled') unlabelled = indices;
-        else indices.forEach((k) => labels.push(from.labels[k] ?? 0));
+        else indices.forEach((k) => labels.push(labelAt(from.labels, k, this.numClasses, `${key} batch`)));
       }
       const weakSource = this.sources.weak;
       const weak = unlabelled === undefined || weakSource === undefined ? undefined : asImages(weakSource.batch(unlabelled, deriveSeed(stepSeed, 0x77)));

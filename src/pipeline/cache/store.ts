@@ -4,6 +4,7 @@
  * into one float32 buffer, the only float32 copy made.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { checkIndex } from '../data/checked.js';
 import { decodeHalf } from './float16.js';
 
 export type FeatureDtype = 'float16' | 'float32';
@@ -33,7 +34,7 @@ export class MemoryFeatureStore implements FeatureStore {
   gather(indices: ArrayLike<number>): Float32Array {
     const out = new Float32Array(indices.length * this.rowSize);
     for (let i = 0; i < indices.length; i++) {
-      const start = (indices[i] ?? 0) * this.rowSize;
+      const start = checkIndex(indices[i], this.count, 'activation cache (memory)') * this.rowSize;
       const row = this.data.subarray(start, start + this.rowSize);
       if (row instanceof Uint16Array) decodeHalf(row, out, i * this.rowSize);
       else out.set(row, i * this.rowSize);
@@ -65,7 +66,7 @@ export class FileFeatureStore implements FeatureStore {
   gather(indices: ArrayLike<number>): Float32Array {
     const out = new Float32Array(indices.length * this.rowSize);
     for (let i = 0; i < indices.length; i++) {
-      const position = this.dataOffset + (indices[i] ?? 0) * this.#rowBytes;
+      const position = this.dataOffset + checkIndex(indices[i], this.count, 'activation cache (file)') * this.#rowBytes;
       const read = readSync(this.#fd, this.#buffer, 0, this.#rowBytes, position);
       if (read !== this.#rowBytes) throw new Error(`cache file truncated at row ${indices[i]}`);
       const bytes = this.#buffer.buffer.slice(this.#buffer.byteOffset, this.#buffer.byteOffset + this.#rowBytes);

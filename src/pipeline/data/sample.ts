@@ -7,6 +7,7 @@
  * splitmix32 finalizer, so they do not depend on the order anything else was drawn in.
  */
 import { DataError, ParamError, describeValue } from '../../errors.js';
+import { labelAt } from './checked.js';
 import type { ImageSet } from './types.js';
 
 /** Returns uniform floats in [0, 1). */
@@ -63,7 +64,7 @@ export function subsetImageSet(set: ImageSet, indices: ArrayLike<number>): Image
     const i = indices[k] ?? -1;
     if (!Number.isInteger(i) || i < 0 || i >= set.count) throw new RangeError(`index ${i} is outside 0..${set.count - 1}`);
     images.set(set.images.subarray(i * size, (i + 1) * size), k * size);
-    labels[k] = set.labels[i] ?? 0;
+    labels[k] = labelAt(set.labels, i, undefined, 'subsetImageSet');
   }
   return { images, labels, count: indices.length, height: set.height, width: set.width, channels: set.channels };
 }
@@ -96,7 +97,7 @@ export function balancedSplit(set: ImageSet, options: BalancedSplitOptions): { t
 
   const byClass: number[][] = [];
   for (let i = 0; i < set.count; i++) {
-    const label = set.labels[i] ?? 0;
+    const label = labelAt(set.labels, i, undefined, 'balancedSplit');
     while (byClass.length <= label) byClass.push([]);
     byClass[label]?.push(i);
   }

@@ -4,6 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { augmentBatch, type AugmentOptions } from '../data/augment.js';
+import { InternalError } from '../../errors.js';
+import { checkIndex } from '../data/checked.js';
 import type { ImageSet } from '../data/types.js';
 import type { Preprocessing } from './spec.js';
 
@@ -12,12 +14,15 @@ export interface InputSpec {
   readonly preprocessing: Preprocessing;
 }
 
-/** Copies the chosen images into one float32 buffer (the only copy made for a batch). */
+/** Copies the chosen images into one float32 buffer (the only copy made for a batch); indices are checked. */
 export function gatherPixels(set: ImageSet, indices: ArrayLike<number>): Float32Array {
   const size = set.height * set.width * set.channels;
+  if (set.images.length < set.count * size) {
+    throw new InternalError(`gatherPixels: the set's pixel buffer has ${set.images.length} values, ${set.count} images of ${set.height}×${set.width}×${set.channels} need ${set.count * size}`);
+  }
   const out = new Float32Array(indices.length * size);
   for (let i = 0; i < indices.length; i++) {
-    const index = indices[i] ?? 0;
+    const index = checkIndex(indices[i], set.count, 'gatherPixels');
     const start = index * size;
     const src = set.images.subarray(start, start + size);
     out.set(src, i * size);

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { TrainingError } from '../../errors.js';
+import { labelAt } from '../data/checked.js';
 import { deriveSeed, epochOrder } from '../data/sample.js';
 import { evaluate, type Evaluation } from '../evaluate.js';
 import { setDropoutStep } from '../model/dropout.js';
@@ -103,7 +104,7 @@ async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number, t
     const batchSeed = deriveSeed(epochSeed, batchNo++);
     setDropoutStep(model, batchSeed);
     const x = o.train.batch(indices, batchSeed);
-    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(indices, (i) => o.train.labels[i] ?? 0), 'int32'), o.numClasses));
+    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(indices, (i) => labelAt(o.train.labels, i, o.numClasses, 'training batch')), 'int32'), o.numClasses));
     try {
       const out = await model.trainOnBatch(x, y).catch((error: unknown) => {
         throw outOfMemory(error, o.batchSize) ?? error;

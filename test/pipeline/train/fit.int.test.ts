@@ -89,6 +89,19 @@ describe('fit on the native backend', () => {
     model.dispose();
   });
 
+  it('refuses a training label that is missing or outside the classes instead of training on class 0', async () => {
+    const { InternalError } = await import('../../../src/errors.js');
+    for (const labels of [new Int32Array(8), Int32Array.from({ length: 16 }, (_, i) => (i === 5 ? 2 : i % 2))]) {
+      const model = build(0);
+      const train = { ...imageSource(images(16, 1), input), labels };
+      await assert.rejects(
+        fit(model, { train, validation: imageSource(images(8, 2), input), numClasses: 2, batchSize: 16, maxEpochs: 1, patience: undefined, seed: 3, now: Date.now }),
+        (e: unknown) => e instanceof InternalError && /training batch: example \d+ has label (undefined|2), expected a class in 0..1/.test(e.message),
+      );
+      model.dispose();
+    }
+  });
+
   it('stops early and restores the best epoch, not the last', async () => {
     const model = build(3);
     const valLosses: number[] = [];
