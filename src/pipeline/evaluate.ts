@@ -3,6 +3,7 @@
  * Used for the validation set every epoch and for the test set once at the end.
  */
 import * as tf from '@tensorflow/tfjs';
+import { TopMistakes, type Mistake } from './mistakes.js';
 import type { ProgressTask } from './progress.js';
 import { batchRanges, type BatchSource } from './train/source.js';
 
@@ -14,6 +15,8 @@ export interface Evaluation {
   readonly perClassAccuracy: readonly number[];
   /** confusion[true][predicted] */
   readonly confusion: readonly (readonly number[])[];
+  /** The most confident mistakes (mistakes.ts), most confident first; absent when read back from a checkpoint. */
+  readonly mistakes?: readonly Mistake[];
 }
 
 /** Keras clips probabilities to [1e-7, 1 - 1e-7] in categorical crossentropy. */
@@ -30,27 +33,28 @@ export async function evaluate(
   const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
   let lossSum = 0;
   let correct = 0;
+  const mistakes = new TopMistakes();
   const all = Int32Array.from({ length: source.count }, (_, i) => i);
   for (const [start, end] of batchRanges(source.count, batchSize)) {
     const labels = source.labels.subarray(start, end);
-    const [nll, predicted] = tf.tidy(() => {
+    const [nll, predicted, top] = tf.tidy(() => {
       const x = source.batch(all.subarray(start, end));
       const out = model.predict(x);
       const probs = Array.isArray(out) ? out[0] : out;
       if (probs === undefined) throw new Error('model.predict returned no output');
       const picked = tf.sum(tf.mul(probs, tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses)), 1);
       const loss = tf.sum(tf.neg(tf.log(tf.clipByValue(picked, EPSILON, 1 - EPSILON))));
-      return [loss, tf.argMax(probs, 1)];
+      return [loss, tf.argMax(probs, 1), tf.max(probs, 1)];
     });
-    const [lossValue, preds] = await Promise.all([nll.data(), predicted.data()]);
-    nll.dispose();
-    predicted.dispose();
+    const [lossValue, preds, tops] = await Promise.all([nll.data(), predicted.data(), top.data()]);
+    tf.dispose([nll, predicted, top]);
     lossSum += lossValue[0] ?? Number.NaN;
     labels.forEach((label, i) => {
       const p = preds[i] ?? -1;
       const row = confusion[label];
       if (row !== undefined && p >= 0 && p < numClasses) row[p] = (row[p] ?? 0) + 1;
       if (p === label) correct++;
+      else mistakes.add({ index: start + i, label, predicted: p, probability: tops[i] ?? Number.NaN });
     });
     task?.advance(end - start);
   }
@@ -65,5 +69,6 @@ export async function evaluate(
     accuracy: count === 0 ? Number.NaN : correct / count,
     perClassAccuracy,
     confusion,
+    mistakes: mistakes.list,
   };
 }

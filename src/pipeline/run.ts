@@ -30,6 +30,7 @@ import { finalMetrics, finalTags } from './run-summary.js';
 import type { CacheSettings } from './train/inputs.js';
 import { trainPhase, type PhaseResult, type StageSpec } from './train/stages.js';
 import { runAdaptation, usesAdaptation } from './adapt/index.js';
+import { writeTransferReport } from '../report/build-run.js';
 
 export interface RunDeps extends PipelineDeps {
   readonly events?: PipelineEvents;
@@ -194,6 +195,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
   };
   const epochs = { source: source?.result.epochs, target: target.result.epochs, scratch: scratch?.result.epochs };
   await writeFileAtomic(join(deps.outputDir, 'metrics.json'), `${JSON.stringify({ epochs: target.result.epochs, phases: epochs, ...finished }, null, 2)}\n`);
+  await writeTransferReport({ ...summary, params, data, sourceData, finished, runId: deps.runId, now: deps.now });
   await events?.finished?.(finished);
   return finished;
 }

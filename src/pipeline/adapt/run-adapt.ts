@@ -32,6 +32,7 @@ import { adaptMetrics, adaptTags } from './adapt-summary.js';
 import type { StepSources } from './batches.js';
 import { selectionMetrics, selectionSignal } from './selection-plan.js';
 import { trainAdaptation } from './trainer.js';
+import { writeAdaptReport } from '../../report/build-adapt.js';
 
 /** Per-epoch reports (target test accuracy, target entropy) use at most this many images each. */
 export const REPORT_SAMPLE = 2000;
@@ -149,6 +150,7 @@ export async function runAdaptation(params: TrainParams, deps: RunDeps): Promise
     };
     const file = { epochs: train.epochs, adaptation: params.adaptation, selection_signal: signal, source_test: sourceTest ?? null, ...finished };
     await writeFileAtomic(join(deps.outputDir, 'metrics.json'), `${JSON.stringify(file, null, 2)}\n`);
+    await writeAdaptReport({ params, data, train, targetTest, sourceTest, signal, finished, runId: deps.runId, now: deps.now });
     await events?.finished?.(finished);
     return finished;
   } finally {
