@@ -42,7 +42,42 @@ async function cacheDir(): Promise<string> {
   return dir;
 }
 
+/** A Progress that records what it was told. */
+function recordingProgress() {
+  const steps: Array<{ label: string; total: number; unit: string; advanced: number; ended: number }> = [];
+  return {
+    steps,
+    progress: {
+      start(label: string, total: number, unit: 'images' | 'bytes') {
+        const step = { label, total, unit, advanced: 0, ended: 0 };
+        steps.push(step);
+        return { advance: (n: number) => void (step.advanced += n), end: () => void step.ended++ };
+      },
+    },
+  };
+}
+
 describe('ensureFile', () => {
+  it('reports a download as a step of bytes: its Content-Length, every byte, ended once; a cached file is no step', async () => {
+    const dir = await cacheDir();
+    const { fetch } = fakeFetch({ [URL_A]: () => new Response(PAYLOAD, { headers: { 'content-length': String(PAYLOAD.byteLength) } }) });
+    const { steps, progress } = recordingProgress();
+    await ensureFile({ url: URL_A, fileName: 'blob.bin', cacheDir: dir, checksum: GOOD, fetch, progress });
+    assert.deepEqual(steps, [{ label: 'download blob.bin', total: PAYLOAD.byteLength, unit: 'bytes', advanced: PAYLOAD.byteLength, ended: 1 }]);
+    await ensureFile({ url: URL_A, fileName: 'blob.bin', cacheDir: dir, checksum: GOOD, fetch, progress });
+    assert.equal(steps.length, 1);
+  });
+
+  it('ends the step of a download that fails its checksum, total 0 without Content-Length', async () => {
+    const dir = await cacheDir();
+    const { fetch } = fakeFetch({ [URL_A]: () => new Response(PAYLOAD) });
+    const { steps, progress } = recordingProgress();
+    await assert.rejects(ensureFile({ url: URL_A, fileName: 'blob.bin', cacheDir: dir, checksum: { algorithm: 'sha256', hex: '00' }, fetch, progress }), ChecksumError);
+    assert.equal(steps.length, 1);
+    assert.equal(steps[0]?.total, 0);
+    assert.equal(steps[0]?.ended, 1);
+  });
+
   it('downloads, verifies and atomically places the file; then serves it from the cache', async () => {
     const dir = await cacheDir();
     const { fetch, calls } = fakeFetch({ [URL_A]: () => new Response(PAYLOAD) });
