@@ -73,7 +73,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
     cacheRoot: deps.cacheDir,
     memoryBudgetBytes: envNumber(deps.env, 'TRANSFERKIT_CACHE_MEMORY_MB', 2048) * 2 ** 20,
     maxDiskBytes: envNumber(deps.env, 'TRANSFERKIT_CACHE_MAX_GB', 20) * 2 ** 30,
-    batchSize: Math.max(params.batch_size, 128),
+    batchSize: params.batch_size, // as training and evaluation: lowering batch_size lowers the memory every step needs
     logger,
     now: deps.now,
     augment: params.augment,

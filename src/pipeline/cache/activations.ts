@@ -11,6 +11,7 @@ import type { Logger } from '../../log.js';
 import type { ImageSet } from '../data/types.js';
 import { imageBatch, type InputSpec } from '../model/input.js';
 import type { Progress, ProgressTask } from '../progress.js';
+import { outOfMemory } from '../train/oom.js';
 import { batchRanges } from '../train/source.js';
 import { HEADER_BYTES, cacheFile, checkCacheFile, evictToFit, writeCacheFile } from './disk.js';
 import { encodeHalf } from './float16.js';
@@ -38,8 +39,25 @@ export interface CachedActivations {
   readonly computeSeconds: number;
 }
 
+/** Activations beyond float16's range: the same error whether they were to stay in memory or go to the cache file. */
+export class Float16OverflowError extends TrainingError {}
+
 function alloc(dtype: FeatureDtype, n: number): Uint16Array | Float32Array {
   return dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n);
+}
+
+/** The frozen prefix's output for one batch of images, read back from TensorFlow. */
+async function prefixOutput(prefix: tf.LayersModel, images: () => tf.Tensor): Promise<Awaited<ReturnType<tf.Tensor['data']>>> {
+  const out = tf.tidy(() => {
+    const y = prefix.predict(images());
+    if (Array.isArray(y)) throw new Error('the frozen prefix has several outputs');
+    return y;
+  });
+  try {
+    return await out.data();
+  } finally {
+    out.dispose();
+  }
 }
 
 /** Runs the prefix over the set batch by batch, yielding each batch's rows in the storage dtype. */
@@ -55,21 +73,18 @@ async function* computeRows(prefix: tf.LayersModel, set: ImageSet, input: InputS
 async function* computeBatches(prefix: tf.LayersModel, set: ImageSet, input: InputSpec, o: ActivationCacheOptions, rowSize: number, task: ProgressTask | undefined) {
   const all = Int32Array.from({ length: set.count }, (_, i) => i);
   for (const [start, end] of batchRanges(set.count, o.batchSize)) {
-    const out = tf.tidy(() => {
-      const y = prefix.predict(imageBatch(set, all.subarray(start, end), input));
-      if (Array.isArray(y)) throw new Error('the frozen prefix has several outputs');
-      return y;
+    const values = await prefixOutput(prefix, () => imageBatch(set, all.subarray(start, end), input)).catch((error: unknown) => {
+      throw outOfMemory(error, o.batchSize, 'building the activation cache') ?? error;
     });
-    const values = await out.data();
-    out.dispose();
-    if (!(values instanceof Float32Array)) throw new Error(`prefix output is ${out.dtype}, expected float32`);
+    if (!(values instanceof Float32Array)) throw new Error(`the frozen prefix's output is not float32`);
     if (values.length !== (end - start) * rowSize) throw new Error(`prefix output has ${values.length} values, expected ${(end - start) * rowSize}`);
     const rows = alloc(o.dtype, values.length);
     if (rows instanceof Uint16Array) {
       const overflow = encodeHalf(values, rows);
       if (overflow > 0) {
-        throw new TrainingError(
-          `${overflow} activations of the frozen layers exceed float16's range (±65504); rerun with cache_dtype=float32 (or activation_cache=off)`,
+        throw new Float16OverflowError(
+          `${overflow} activations of the frozen layers (${o.label ?? 'activation cache'}, images ${start + 1}-${end}) exceed float16's range (±65504); ` +
+            'rerun with cache_dtype=float32 (or activation_cache=off)',
         );
       }
     } else rows.set(values);
@@ -79,6 +94,23 @@ async function* computeBatches(prefix: tf.LayersModel, set: ImageSet, input: Inp
 }
 
 const reason = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/**
+ * The rows as `computeRows` yields them, remembering a failure to compute them, so a caller that
+ * falls back when the cache file cannot be written still stops on float16 overflow or out of memory.
+ */
+class ComputeOnce {
+  failure: { readonly error: unknown } | undefined;
+  constructor(private readonly rows: AsyncGenerator<Uint8Array>) {}
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    try {
+      yield* this.rows;
+    } catch (error) {
+      this.failure = { error };
+      throw error;
+    }
+  }
+}
 
 export async function cachedActivations(
   prefix: tf.LayersModel,
@@ -132,13 +164,15 @@ export async function cachedActivations(
     return { store, status: 'miss', bytes, computeSeconds };
   }
   if (dir === undefined) return undefined;
+  const rows = new ComputeOnce(computeRows(prefix, set, input, o, rowSize));
   try {
     await mkdir(dir, { recursive: true });
     await evictToFit(dir, Math.max(0, o.maxDiskBytes - bytes), new Set());
     const computeSeconds = () => (o.now() - t0) / 1000;
-    const path = await writeCacheFile(dir, { key, count: set.count, rowSize, dtype: o.dtype }, computeRows(prefix, set, input, o, rowSize), computeSeconds);
+    const path = await writeCacheFile(dir, { key, count: set.count, rowSize, dtype: o.dtype }, rows, computeSeconds);
     return { store: new FileFeatureStore(path, HEADER_BYTES, set.count, rowSize, o.dtype), status: 'miss', bytes, computeSeconds: computeSeconds() };
   } catch (error) {
+    if (rows.failure !== undefined) throw rows.failure.error;
     o.logger.warn({ dir, reason: reason(error), bytes }, 'activations do not fit in memory and cannot be cached on disk; training without the cache');
     return undefined;
   }

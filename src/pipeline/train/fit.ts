@@ -10,6 +10,7 @@ import { evaluate, type Evaluation } from '../evaluate.js';
 import { setDropoutStep } from '../model/dropout.js';
 import type { Progress, ProgressTask } from '../progress.js';
 import { BestWeights, type EarlyStopState } from './early-stop.js';
+import { outOfMemory, reportingOutOfMemory } from './oom.js';
 import { batchRanges, type BatchSource } from './source.js';
 
 export interface EpochMetrics {
@@ -73,18 +74,7 @@ export interface FitResult {
   readonly stoppedEarly: boolean;
 }
 
-const OOM = /\bOOM\b|out of memory|failed to allocate|bad_alloc|exceeds \d+% of (free )?system memory/i;
-
-/** TensorFlow's allocation failures, said in the user's terms: the batch size and a smaller one. */
-export function outOfMemory(error: unknown, batchSize: number): TrainingError | undefined {
-  const message = error instanceof Error ? error.message : String(error);
-  if (!OOM.test(message)) return undefined;
-  return new TrainingError(
-    `Out of memory while training with batch_size ${batchSize}; try batch_size ${Math.max(1, Math.floor(batchSize / 2))} ` +
-      `(or a smaller input_size). TensorFlow said: ${message.split('\n')[0] ?? message}`,
-    { cause: error },
-  );
-}
+export { outOfMemory } from './oom.js';
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -103,8 +93,9 @@ async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number, t
     o.beforeBatch?.(model, epoch, batchNo);
     const batchSeed = deriveSeed(epochSeed, batchNo++);
     setDropoutStep(model, batchSeed);
+    const labels = Int32Array.from(indices, (i) => labelAt(o.train.labels, i, o.numClasses, 'training batch'));
     const x = o.train.batch(indices, batchSeed);
-    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(indices, (i) => labelAt(o.train.labels, i, o.numClasses, 'training batch')), 'int32'), o.numClasses));
+    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), o.numClasses));
     try {
       const out = await model.trainOnBatch(x, y).catch((error: unknown) => {
         throw outOfMemory(error, o.batchSize) ?? error;
@@ -138,7 +129,7 @@ export async function fit(model: tf.LayersModel, o: FitOptions): Promise<FitResu
       let val: Evaluation;
       try {
         trained = await trainEpoch(model, o, epoch, task);
-        val = await evaluate(model, o.validation, o.numClasses, Math.max(o.batchSize, 256), task);
+        val = await reportingOutOfMemory(() => evaluate(model, o.validation, o.numClasses, o.batchSize, task), o.batchSize, 'evaluating the validation set');
       } finally {
         task?.end();
       }

@@ -10,7 +10,7 @@ import { cachedActivations, type CachedActivations } from '../cache/activations.
 import { CHEAP_PREFIX_FLOPS, modelFlops } from '../cache/cost.js';
 import { cacheKey, imagesDigest, weightsDigest } from '../cache/key.js';
 import { splitAtFreeze } from '../cache/split.js';
-import type { FeatureDtype } from '../cache/store.js';
+import { MemoryFeatureStore, type FeatureDtype } from '../cache/store.js';
 import type { ImageSet } from '../data/types.js';
 import type { InputSpec } from '../model/input.js';
 import type { Progress } from '../progress.js';
@@ -78,21 +78,34 @@ export async function trainingInputs(model: tf.LayersModel, sets: Sets, input: I
   const options = { dir: join(s.cacheRoot, 'activations'), dtype: s.dtype, memoryBudgetBytes: s.memoryBudgetBytes, maxDiskBytes: s.maxDiskBytes, batchSize: s.batchSize, logger: s.logger, now: s.now, ...(s.progress === undefined ? {} : { progress: s.progress }) };
   const t0 = s.now();
   const got: Partial<Record<keyof Sets, CachedActivations>> = {};
+  const closeAll = () => Object.values(got).forEach((c) => c.store.close());
+  // One memory budget for all the sets: each keeps in memory what is left of it, or reads its cache file.
+  let budget = s.memoryBudgetBytes;
   for (const name of augmented ? (['validation', 'test'] as const) : (['train', 'validation', 'test'] as const)) {
     const key = cacheKey({ weights, cutAfter: split.cutAfter, input, dtype: s.dtype, images: imagesDigest(sets[name]) });
-    const cached = await cachedActivations(split.prefix, sets[name], input, key, rowSize, { ...options, label: `activation cache (${name})` });
+    const cached = await cachedActivations(split.prefix, sets[name], input, key, rowSize, { ...options, memoryBudgetBytes: budget, label: `activation cache (${name})` }).catch(
+      (error: unknown) => {
+        closeAll();
+        throw error;
+      },
+    );
     if (cached === undefined) {
-      Object.values(got).forEach((c) => c.store.close());
+      closeAll();
       return uncached(model, sets, input, 'off (activations fit neither memory nor the cache folder)', s.augment);
     }
     got[name] = cached;
+    if (cached.store instanceof MemoryFeatureStore) budget -= cached.bytes;
   }
   const { train, validation, test } = got;
   if (validation === undefined || test === undefined || (train === undefined && !augmented)) throw new Error('activation cache: a set is missing');
   const all = [train, validation, test].filter((c): c is CachedActivations => c !== undefined);
   const status = all.every((c) => c.status === 'hit') ? 'hit' : all.some((c) => c.status === 'hit') ? 'partial hit' : (train ?? validation).status;
   const bytes = all.reduce((sum, c) => sum + c.bytes, 0);
-  s.logger.info({ status, cut_after: split.cutAfter, bytes, dtype: s.dtype, seconds: (s.now() - t0) / 1000 }, 'activation cache ready');
+  const held = (inMemory: boolean) => Object.entries(got).filter(([, c]) => c.store instanceof MemoryFeatureStore === inMemory).map(([name]) => name);
+  s.logger.info(
+    { status, cut_after: split.cutAfter, bytes, dtype: s.dtype, in_memory: held(true), from_file: held(false), memory_budget: s.memoryBudgetBytes, seconds: (s.now() - t0) / 1000 },
+    'activation cache ready',
+  );
   const perEpoch = (train?.computeSeconds ?? 0) + validation.computeSeconds;
   return {
     model: split.suffix,

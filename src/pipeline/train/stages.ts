@@ -19,6 +19,7 @@ import { stateWeights } from '../model/state-weights.js';
 import type { StageRecord } from '../checkpoint/state.js';
 import type { EarlyStopState } from './early-stop.js';
 import { fit, type EpochMetrics, type FitResume } from './fit.js';
+import { reportingOutOfMemory } from './oom.js';
 import { trainingInputs, type CacheSettings } from './inputs.js';
 
 export interface StageSpec {
@@ -164,7 +165,7 @@ export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promis
       if (stage === o.stages.length) {
         const label = `${o.phase === 'target' ? '' : `${o.phase} `}test set`;
         test = await withProgress(o.progress, { label, total: inputs.test.count, unit: 'images' }, (task) =>
-          evaluate(inputs.model, inputs.test, o.numClasses, Math.max(o.batchSize, 256), task),
+          reportingOutOfMemory(() => evaluate(inputs.model, inputs.test, o.numClasses, o.batchSize, task), o.batchSize, 'evaluating the test set'),
         );
       }
     } finally {

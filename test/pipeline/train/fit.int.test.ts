@@ -102,6 +102,28 @@ describe('fit on the native backend', () => {
     }
   });
 
+  it('evaluates the validation set in batches of batch_size, so lowering it lowers the memory evaluation needs', async () => {
+    const model = build(0);
+    const sizes: number[] = [];
+    const plain = imageSource(images(32, 2), input);
+    const validation = { ...plain, batch: (indices: ArrayLike<number>) => (sizes.push(indices.length), plain.batch(indices)) };
+    await fit(model, { train: imageSource(images(16, 1), input), validation, numClasses: 2, batchSize: 8, maxEpochs: 1, patience: undefined, seed: 3, now: Date.now });
+    assert.deepEqual(sizes, [8, 8, 8, 8]);
+    model.dispose();
+  });
+
+  it('reports running out of memory while evaluating as out of memory, naming batch_size and a smaller one', async () => {
+    const model = build(0);
+    model.predict = () => {
+      throw new Error('OOM when allocating tensor with shape[8,8,8,4] and type float on /job:localhost/replica:0/task:0/device:CPU:0');
+    };
+    await assert.rejects(
+      fit(model, { train: imageSource(images(16, 1), input), validation: imageSource(images(8, 2), input), numClasses: 2, batchSize: 8, maxEpochs: 1, patience: undefined, seed: 3, now: Date.now }),
+      /^TrainingError: Out of memory while evaluating the validation set with batch_size 8; try batch_size 4 .*OOM when allocating/,
+    );
+    model.dispose();
+  });
+
   it('stops early and restores the best epoch, not the last', async () => {
     const model = build(3);
     const valLosses: number[] = [];
