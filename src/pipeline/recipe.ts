@@ -5,6 +5,7 @@
  * rate), whether a source model is trained first (`source_classes`), and the from-scratch baseline.
  */
 import { ParamError } from '../errors.js';
+import { parseClassSpec } from './data/classes.js';
 import type { BackboneSpec } from './model/backbones.js';
 import { planFreeze, type FreezePlan } from './model/freeze.js';
 import type { TrainParams } from './params/train.js';
@@ -19,6 +20,23 @@ export interface Recipe {
 }
 
 const everything = (spec: BackboneSpec): FreezePlan => planFreeze(spec, 'all');
+
+/**
+ * The source model must not see the target's classes: a source trained on them would make the
+ * transfer look better than it is against the from-scratch baseline. `classNames`: the dataset's.
+ */
+export function checkSourceClasses(params: Pick<TrainParams, 'classes' | 'source_classes'>, classNames: readonly string[]): void {
+  if (params.source_classes === undefined) return;
+  const target = new Set(parseClassSpec(params.classes ?? '', classNames));
+  const shared = parseClassSpec(params.source_classes, classNames).filter((c) => target.has(c));
+  if (shared.length === 0) return;
+  const named = shared.map((c) => `${c} (${classNames[c] ?? '?'})`).join(', ');
+  throw new ParamError(
+    'source_classes',
+    `Parameter "source_classes" (${JSON.stringify(params.source_classes)}) and "classes" (${JSON.stringify(params.classes ?? '')}${params.classes === undefined ? ', all classes' : ''}) share class${shared.length === 1 ? '' : 'es'} ${named}; ` +
+      'a source model trained on target classes would inflate the transfer against the from-scratch baseline. Choose source_classes disjoint from classes (e.g. classes=5-9 with source_classes=0-4)',
+  );
+}
 
 export function planRecipe(params: TrainParams, spec: BackboneSpec): Recipe {
   const first = planFreeze(spec, { convLayers: params.retrained_conv_layers, blocks: params.retrained_blocks });

@@ -25,7 +25,7 @@ import { checkTrainParams } from './params/check.js';
 import type { TrainParams } from './params/train.js';
 import { prepareData, type PreparedData } from './prepare-data.js';
 import { folderTags } from './data/folder.js';
-import { planRecipe } from './recipe.js';
+import { checkSourceClasses, planRecipe } from './recipe.js';
 import { finalMetrics, finalTags } from './run-summary.js';
 import type { CacheSettings } from './train/inputs.js';
 import { trainPhase, type PhaseResult, type StageSpec } from './train/stages.js';
@@ -63,6 +63,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
   const recipe = planRecipe(params, spec);
   let weights = await resolveWeights(params.weights, spec, deps);
   const data = await prepareData(params, { ...deps, imageSize: inputSize });
+  checkSourceClasses(params, data.dataset.classNames);
   const sourceData = recipe.source === undefined
     ? undefined
     : await prepareData({ ...params, classes: recipe.source.classes, samples_per_class: params.source_samples_per_class }, deps, data.dataset);

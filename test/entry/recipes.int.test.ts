@@ -113,6 +113,7 @@ describe('recipes against a real MLflow server', () => {
     [['--backbone', 'vgg19', '--retrained_blocks', '6'], 'retrained_blocks'],
     [['--retrained_conv_layers', '3', '--fine_tune_conv_layers', '2'], 'fine_tune_conv_layers'],
     [['--augment', 'rotate'], 'augment'],
+    [['--classes', '5-9', '--source_classes', '3-6', '--source_epochs', '1', '--max_epochs', '1', '--samples_per_class', '4'], 'source_classes'],
   ] as const) {
     it(`refuses ${flags.join(' ')} before training: exit 2, run FAILED naming ${param}`, async () => {
       const experiment = `recipe-bad-${param}`;

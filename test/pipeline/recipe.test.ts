@@ -4,7 +4,7 @@ import { ParamError } from '../../src/errors.js';
 import { BACKBONES } from '../../src/pipeline/model/backbones.js';
 import { parseParams } from '../../src/pipeline/params/parse.js';
 import { trainParamsSchema } from '../../src/pipeline/params/train.js';
-import { planRecipe } from '../../src/pipeline/recipe.js';
+import { checkSourceClasses, planRecipe } from '../../src/pipeline/recipe.js';
 
 const params = (raw: Record<string, string>) => parseParams(trainParamsSchema, raw);
 
@@ -46,6 +46,25 @@ describe('planRecipe', () => {
     assert.equal(r.source?.stages[0]?.plan.frozen.length, 0);
     assert.equal(r.scratch?.stages[0]?.maxEpochs, 9);
     assert.equal(r.scratch?.stages[0]?.plan.frozen.length, 0);
+  });
+});
+
+describe('source_classes', () => {
+  const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+  it('may not share a class with classes (it would inflate transfer against scratch), naming both and the shared classes', () => {
+    assert.throws(
+      () => checkSourceClasses(params({ classes: '5-9', source_classes: '0-5' }), names),
+      (e: unknown) => e instanceof ParamError && e.param === 'source_classes' && /"source_classes" \("0-5"\) and "classes" \("5-9"\) share class 5 \(Sandal\)/.test(e.message) && /disjoint/.test(e.message),
+    );
+    assert.throws(
+      () => checkSourceClasses(params({ source_classes: 'Bag, Coat' }), names),
+      (e: unknown) => e instanceof ParamError && /"classes" \("", all classes\) share classes 8 \(Bag\), 4 \(Coat\)/.test(e.message),
+    );
+  });
+  it('accepts disjoint classes, given by index or by name', () => {
+    checkSourceClasses(params({ classes: '5-9', source_classes: '0-4' }), names);
+    checkSourceClasses(params({ classes: 'Sandal,Shirt', source_classes: 'Bag, 0' }), names);
+    checkSourceClasses(params({ classes: '0-9' }), names);
   });
 });
 
