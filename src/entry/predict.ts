@@ -6,6 +6,7 @@
  */
 import { parseParams } from '../pipeline/params/parse.js';
 import { predictParamsSchema } from '../predict/params.js';
+import { resolveModelUri } from '../predict/resolve-uri.js';
 import { runPredict, type PredictResult } from '../predict/run-predict.js';
 import { paramsAsGiven } from '../tracking/run-params.js';
 import { TrackingUnavailableError } from '../tracking/run-tracking.js';
@@ -46,7 +47,9 @@ export async function predictCommand(argv: readonly string[], deps: EntryDeps): 
     }
     const params = parseParams(predictParamsSchema, raw);
     const common = pipelineDeps(deps, params.cache_dir, deps.cwd);
-    const result = await runPredict(params, positional, common);
+    // runs:/ and models:/ URIs: looked up on MLFLOW_TRACKING_URI, downloaded into the cache
+    const resolveModel = (uri: string) => resolveModelUri(uri, { env: deps.env, fetch: deps.fetch, logger: deps.logger, cacheDir: common.cacheDir });
+    const result = await runPredict(params, positional, { ...common, resolveModel });
     if (session !== undefined) {
       session.queue({ tags: { 'transferkit.version': VERSION, 'transferkit.model_dir': result.modelDir } });
       session.logMetrics({ predicted: result.count, skipped: result.skipped.length, ...(result.accuracy === undefined ? {} : { accuracy: result.accuracy }) }, 0);

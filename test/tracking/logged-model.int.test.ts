@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
@@ -19,7 +19,9 @@ import { MlflowModels } from '../../src/mlflow/models.js';
 import { loadClassifier } from '../../src/predict/classifier.js';
 import { resolveModelUri } from '../../src/predict/resolve-uri.js';
 import { startLocalServer } from '../../src/tracking/local-server.js';
-import { tempDir, tinyCifar } from '../support/cli.js';
+import { REPO, childEnv, runCli, tempDir, tinyCifar } from '../support/cli.js';
+import { png, put } from '../support/make-images.js';
+import { chromium } from 'playwright-core';
 import { clientFor, onlyRun, tagsOf } from '../support/mlflow-checks.js';
 import { startTestServer, type TestServer } from '../support/mlflow-server.js';
 import { runKerasPython } from '../support/python.js';
@@ -171,6 +173,40 @@ with open(job["out"], "w") as f:
       assert.equal(exampleRes.status, 200, 'the serving input example is accepted');
     } finally {
       await served.stop();
+    }
+  });
+
+  it(`transferkit predict --model models:/${NAME}/1 (through the tracking server) predicts what the run's own model folder predicts`, async () => {
+    const photo = join(work, 'photo.png');
+    await put(photo, await png(SIZE, SIZE, (y, x) => [(x * 9) % 256, (y * 7) % 256, 120]));
+    const viaUri = await runCli(['predict', '--model', `models:/${NAME}/1`, '--format', 'json', '--output', join(work, 'uri.json'), photo], childEnv({ MLFLOW_TRACKING_URI: server.url, TRANSFERKIT_CACHE: cacheDir }));
+    assert.equal(viaUri.exitCode, 0, viaUri.stderr);
+    const local = await runCli(['predict', '--model', join(work, 'first', 'model'), '--format', 'json', '--output', join(work, 'local.json'), photo], childEnv({}));
+    assert.equal(local.exitCode, 0, local.stderr);
+    const top = async (f: string) => z.object({ predictions: z.array(z.object({ top: z.array(z.object({ class: z.string(), probability: z.number() })) })) }).parse(JSON.parse(await readFile(join(work, f), 'utf8'))).predictions[0]?.top;
+    assert.deepEqual(await top('uri.json'), await top('local.json'));
+    const unknown = await runCli(['predict', '--model', `models:/${NAME}/9`, photo], childEnv({ MLFLOW_TRACKING_URI: server.url, TRANSFERKIT_CACHE: cacheDir }));
+    assert.equal(unknown.exitCode, 2);
+    assert.match(unknown.stderr, new RegExp(`models:/${NAME}/9`));
+  });
+
+  it("shows the registered model on the MLflow UI's Models page (headless Chromium)", async () => {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, timeout: 60_000, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+      page.setDefaultTimeout(30_000);
+      await page.goto(`${server.url}/#/models`);
+      const link = page.getByRole('link', { name: NAME, exact: true });
+      await link.first().waitFor({ state: 'visible' });
+      // 3.17 greets a first visit with a dialog about its new registry UI over the list.
+      if (await page.getByRole('dialog').first().isVisible()) await page.keyboard.press('Escape');
+      await page.getByRole('dialog').first().waitFor({ state: 'hidden' });
+      const row = page.getByRole('row').filter({ has: link });
+      await row.getByRole('link', { name: 'Version 1', exact: true }).first().waitFor({ state: 'visible' });
+      await mkdir(join(REPO, 'test-output'), { recursive: true });
+      await page.screenshot({ path: join(REPO, 'test-output', 'registered-model.png'), fullPage: true });
+    } finally {
+      await browser.close();
     }
   });
 
