@@ -5,7 +5,7 @@
  * bench/results/quickstart.json and bench/results/quickstart.md: machine, CPU flags, commit, wall
  * time, each run's test accuracy, epochs and times (read from the runs' metrics.json).
  *
- *   node --import tsx bench/quickstart.ts
+ *   node --import tsx bench/quickstart.ts            (--render: rewrite the .md from the .json)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -68,22 +68,41 @@ async function main(): Promise<void> {
   };
   await mkdir(join(REPO, 'bench', 'results'), { recursive: true });
   await writeFile(join(REPO, 'bench', 'results', 'quickstart.json'), `${JSON.stringify(result, null, 2)}\n`);
+  await writeMarkdown(result);
+}
+
+const resultFile = z.object({
+  commit: z.string(),
+  uncommitted_changes_in_src: z.boolean(),
+  date: z.string(),
+  machine: z.object({ cpu_model: z.string(), cpus: z.number(), cpu_flags_simd: z.string(), ram_gb: z.number(), node: z.string() }),
+  contention: z.number(),
+  wall_seconds: z.number(),
+  peak_rss_mb: z.number(),
+  runs: z.array(z.object({ name: z.string(), what: z.string(), test_accuracy: z.number(), test_images: z.number(), epochs: z.number(), total_seconds: z.number() })),
+});
+
+/** bench/results/quickstart.md from the JSON result (`--render` redoes it without running). */
+async function writeMarkdown(raw: unknown): Promise<void> {
+  const r = resultFile.parse(raw);
   const md = [
     '# Quickstart, measured',
     '',
     `Command: \`${COMMAND}\` (runs \`bash scripts/quickstart.sh\` once, into a throw-away MLflow store).`,
-    `Commit: ${commit}${dirty ? ' (with uncommitted changes in src/)' : ''}. Date: ${result.date}.`,
-    `Machine: ${result.machine.cpu_model}, ${result.machine.cpus} CPUs (${result.machine.cpu_flags_simd}), ${result.machine.ram_gb} GB RAM, Node ${result.machine.node}.`,
+    `Commit: ${r.commit}${r.uncommitted_changes_in_src ? ' (with uncommitted changes in src/)' : ''}. Date: ${r.date}.`,
+    `Machine: ${r.machine.cpu_model}, ${r.machine.cpus} CPUs (${r.machine.cpu_flags_simd}), ${r.machine.ram_gb} GB RAM, Node ${r.machine.node}.`,
+    `Other processes used ${Math.round(r.contention * 100)}% of the machine's CPU time while it ran, so the times are upper bounds.`,
     '',
-    `Wall time of the whole script: ${Math.round(measured.wallSeconds)} s (${(measured.wallSeconds / 60).toFixed(1)} min).`,
+    `Wall time of the whole script: ${Math.round(r.wall_seconds)} s (${(r.wall_seconds / 60).toFixed(1)} min); peak RSS ${Math.round(r.peak_rss_mb)} MB.`,
     '',
     '| run | what | test accuracy | test images | epochs | run seconds |',
     '|---|---|---|---|---|---|',
-    ...runs.map((r) => `| ${r.name} | ${r.what} | ${pct(r.test_accuracy)} | ${r.test_images} | ${r.epochs} | ${Math.round(r.total_seconds)} s |`),
+    ...r.runs.map((x) => `| ${x.name} | ${x.what} | ${pct(x.test_accuracy)} | ${x.test_images} | ${x.epochs} | ${Math.round(x.total_seconds)} s |`),
     '',
   ].join('\n');
   await writeFile(join(REPO, 'bench', 'results', 'quickstart.md'), md);
   process.stdout.write(md);
 }
 
-await main();
+if (process.argv.includes('--render')) await writeMarkdown(JSON.parse(await readFile(join(REPO, 'bench', 'results', 'quickstart.json'), 'utf8')));
+else await main();
