@@ -6,8 +6,9 @@
  * Test accuracy on the 10,000 test images; mean ± sample sd over seeds.
  *
  *   npm run build && node --import tsx bench/imagenet-features.ts [--seeds 1,2,3] [--budgets 10,100] [--size 96] [--epochs 30]
+ *     [--configs lite0_imagenet_frozen,lite0_random_frozen,small_cnn_scratch] [--name imagenet-features]
  *
- * Writes bench/results/imagenet-features.json and .md (machine, commit, command, every run).
+ * Writes bench/results/<name>.json and .md (machine, commit, command, every run).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -24,6 +25,7 @@ const seeds = list(arg('seeds', '1,2,3'));
 const budgets = list(arg('budgets', '10,100'));
 const size = arg('size', '96');
 const epochs = arg('epochs', '30');
+const name = arg('name', 'imagenet-features');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 if (await distIsStale()) throw new Error('dist/ is older than src/: run `npm run build` first');
@@ -39,11 +41,14 @@ const CONFIGS = {
   small_cnn_scratch: ['--backbone', 'small-cnn', '--weights', 'none', '--retrained_conv_layers', 'all'],
 } as const;
 type Config = keyof typeof CONFIGS;
+const isConfig = (c: string): c is Config => c in CONFIGS;
+const chosen = arg('configs', Object.keys(CONFIGS).join(',')).split(',').filter(isConfig);
 
 const runs: { config: Config; seed: number; budget: number; accuracy: number; best_epoch: number; wall_seconds: number; peak_rss_mb: number }[] = [];
 for (const budget of budgets) {
   for (const seed of seeds) {
-    for (const [config, args] of Object.entries(CONFIGS) as [Config, readonly string[]][]) {
+    for (const config of chosen) {
+      const args = CONFIGS[config];
       const out = join(work, `${config}-${budget}-${seed}`);
       const all = ['train', '--dataset', 'fashion-mnist', '--samples_per_class', String(budget), '--seed', String(seed), '--max_epochs', epochs, '--patience', '5', ...args, '--output_dir', out];
       const res = await runMeasured('node', [CLI, ...all], env);
@@ -58,14 +63,14 @@ for (const budget of budgets) {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 const acc = (c: Config, b: number) => runs.filter((r) => r.config === c && r.budget === b).map((r) => r.accuracy);
-const pm = (xs: number[]) => `${(mean(xs) * 100).toFixed(1)} ± ${(sd(xs) * 100).toFixed(1)}%`;
+const pm = (xs: number[]) => (xs.length === 0 ? 'not run' : `${(mean(xs) * 100).toFixed(1)} ± ${(sd(xs) * 100).toFixed(1)}%`);
 const summary = budgets.map((b) => {
   const im = acc('lite0_imagenet_frozen', b);
   const sc = acc('small_cnn_scratch', b);
   const margin = mean(im) - mean(sc);
   return { budget: b, imagenet: im, random: acc('lite0_random_frozen', b), scratch: sc, margin, spread: Math.max(sd(im), sd(sc)), beats: margin > Math.max(sd(im), sd(sc)) };
 });
-const command = `node --import tsx bench/imagenet-features.ts --seeds ${seeds.join(',')} --budgets ${budgets.join(',')} --size ${size} --epochs ${epochs}`;
+const command = `node --import tsx bench/imagenet-features.ts --seeds ${seeds.join(',')} --budgets ${budgets.join(',')} --size ${size} --epochs ${epochs} --configs ${chosen.join(',')} --name ${name}`;
 const table = [
   `Fashion-MNIST, 10 classes, k labels per class (20% of them for validation), test accuracy on 10,000 images, mean ± sd over seeds ${seeds.join(', ')}; up to ${epochs} epochs, early stopping (patience 5).`,
   `Measured at commit ${commit}${dirty ? ' (with uncommitted changes)' : ''} with: \`${command}\``,
@@ -76,6 +81,6 @@ const table = [
 ];
 process.stdout.write(`${table.join('\n')}\n`);
 await mkdir(join(BENCH, 'results'), { recursive: true });
-await writeFile(join(BENCH, 'results', 'imagenet-features.json'), `${JSON.stringify({ command, commit, dirty, machine: await machine({}), seeds, budgets, size, epochs, runs, summary }, null, 2)}\n`);
-await writeFile(join(BENCH, 'results', 'imagenet-features.md'), `${table.join('\n')}\n`);
-log('results in bench/results/imagenet-features.{json,md}');
+await writeFile(join(BENCH, 'results', `${name}.json`), `${JSON.stringify({ command, commit, dirty, machine: await machine({}), seeds, budgets, size, epochs, runs, summary }, null, 2)}\n`);
+await writeFile(join(BENCH, 'results', `${name}.md`), `${table.join('\n')}\n`);
+log(`results in bench/results/${name}.{json,md}`);
