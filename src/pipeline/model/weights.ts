@@ -6,7 +6,8 @@
 import type { Progress } from '../progress.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ParamError, WeightsError } from '../../errors.js';
@@ -39,6 +40,20 @@ export interface WeightsDeps {
 const readMeta = (dir: string) =>
   readModelMeta(dir, (message, cause) => new WeightsError(`Parameter "weights" names the folder ${dir}, but ${message}`, cause === undefined ? {} : { cause }));
 
+const errorCode = (error: unknown): string | undefined =>
+  error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+
+/** A path that exists (or may) but cannot be read: the system's code, the path and what to do. */
+function unreadable(path: string, error: unknown): WeightsError {
+  const code = errorCode(error) ?? 'error';
+  const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : error instanceof Error ? error.message : String(error);
+  return new WeightsError(
+    `Parameter "weights" names ${path}, which this user cannot read (${code}: ${why}); ` +
+      'make the file readable and its folders searchable for this user (e.g. chmod a+r on the file, a+x on the folders), or pass another weights value',
+    { cause: error },
+  );
+}
+
 export async function resolveWeights(value: string, spec: BackboneSpec, deps: WeightsDeps): Promise<WeightsSource> {
   if (value === 'none') return { kind: 'none' };
   const named = spec.weights[value];
@@ -62,11 +77,19 @@ export async function resolveWeights(value: string, spec: BackboneSpec, deps: We
     return { kind: 'imagenet', path, spec: named };
   }
   const path = resolve(deps.cwd, value);
-  const info = await stat(path).catch(() => undefined);
+  // only a path that is not there is "unknown"; one that cannot be reached or read says why
+  const info = await stat(path).catch((error: unknown) => {
+    const code = errorCode(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw unreadable(path, error);
+  });
   if (info === undefined) {
     const names = ['none', ...Object.keys(spec.weights)].map((n) => `"${n}"`).join(', ');
     throw new ParamError('weights', `Parameter "weights" must be ${names}, a Keras .h5 file or a transferkit model folder for backbone ${spec.name}; got "${value}" (string), which is neither a known name nor an existing path`);
   }
+  await access(path, info.isDirectory() ? constants.R_OK | constants.X_OK : constants.R_OK).catch((error: unknown) => {
+    throw unreadable(path, error);
+  });
   if (info.isDirectory()) {
     const meta = await readMeta(path);
     if (meta.backbone !== spec.name) {
