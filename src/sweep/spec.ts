@@ -32,7 +32,7 @@ export const sweepParamDocs: Readonly<Record<keyof typeof sweepParamsSchema.shap
   fixed: 'Train parameters shared by every point, ";" between them (values may hold ","). Train parameters given directly (--max_epochs 5, -P max_epochs=5) are fixed too.',
   random: '0 runs the whole grid; N runs N points of it, drawn with sweep_seed.',
   sweep_seed: 'Seed of the random choice of points.',
-  concurrency: 'Children at once; "auto" = one per core, at most one per 3 GB of memory.',
+  concurrency: 'Children at once; "auto" = one per core, at most one per `3 GB` of memory.',
   force: '0 skips points a finished child run with the same spec already ran; 1 runs them again.',
 };
 

@@ -109,7 +109,7 @@ export const trainParamDocs: Readonly<Record<keyof typeof trainParamsSchema.shap
   target_data_dir: "A local folder with the target dataset's files.",
   target_classes: "The target's class subset; matched to the source's classes by name.",
   target_shift: 'A deterministic shift of the target images for offline benchmarks: invert, mnistm (colour/texture blend), blur, noise.',
-  target_labels_per_class: 'Labelled target images per class (20% held out for validation); 0 = unsupervised.',
+  target_labels_per_class: 'Labelled target images per class (a validation_fraction share of them held out for validation); 0 = unsupervised.',
   target_unlabeled_samples: 'How many unlabelled target images to use, drawn uniformly.',
   pseudo_label_threshold: "FixMatch's confidence threshold τ for a pseudo-label.",
   adaptation_weight: "Multiplies the method's default strength (DANN λ up to 0.1, CORAL ×100, pseudo-labels ×1).",
