@@ -3,6 +3,7 @@
  * (retries, auth, timeouts); responses are checked with the zod schemas in schemas.ts.
  */
 import { describeValue } from '../errors.js';
+import { createRunOnce } from './create-run.js';
 import { MlflowApiError, MlflowUsageError } from './errors.js';
 import { MlflowHttp, type MlflowHttpOptions, type RequestSpec } from './http.js';
 import * as s from './schemas.js';
@@ -100,11 +101,12 @@ export class MlflowClient {
     return created;
   }
 
-  /** Tags such as `mlflow.parentRunId` belong here so the UI nests the run from the start. */
-  async createRun(options: { experimentId: string; runName?: string; startTime: number; tags?: KeyValues }): Promise<s.Run> {
-    const tags = pairs(options.tags).map((t) => checkTag(t));
-    const body = { experiment_id: options.experimentId, run_name: options.runName, start_time: options.startTime, tags };
-    return (await this.post('runs/create', body, s.runResponse)).run;
+  /**
+   * Tags such as `mlflow.parentRunId` belong here so the UI nests the run from the start. Safe to
+   * retry: a create whose answer was lost is found by its client token, not made twice (create-run.ts).
+   */
+  async createRun(options: { experimentId: string; runName?: string; startTime: number; tags?: KeyValues; clientToken?: string }): Promise<s.Run> {
+    return createRunOnce(this.http, { ...options, tags: pairs(options.tags).map((t) => checkTag(t)) });
   }
 
   async getRun(runId: string): Promise<s.Run> {

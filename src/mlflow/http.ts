@@ -108,8 +108,8 @@ export class MlflowHttp {
     return url;
   }
 
-  /** Sends `spec` (with retries) and parses the JSON answer with `schema`. */
-  json<S extends z.ZodType>(spec: RequestSpec, schema: S): Promise<z.output<S>> {
+  /** Sends `spec` (with retries) and parses the JSON answer with `schema`; `recover` as in `call`. */
+  json<S extends z.ZodType>(spec: RequestSpec, schema: S, recover?: () => Promise<z.output<S> | undefined>): Promise<z.output<S>> {
     return this.call(spec, async (res, endpoint, retried) => {
       const text = await res.text();
       let body: unknown;
@@ -124,14 +124,16 @@ export class MlflowHttp {
         throw new FinalError(this.badResponse(endpoint, res.status, retried, `has an unexpected shape (${issues})`, parsed.error));
       }
       return parsed.data;
-    });
+    }, recover);
   }
 
   /**
    * Sends `spec`, retrying retryable statuses and network failures, and hands a 2xx response to
-   * `read` inside the same attempt (so a connection dropped mid-body is retried too).
+   * `read` inside the same attempt (so a connection dropped mid-body is retried too). Before each
+   * retry, `recover` (for requests that must not be applied twice) may find what a failed attempt
+   * did after all; what it returns is the answer, and nothing is sent again.
    */
-  async call<T>(spec: RequestSpec, read: (res: Response, endpoint: string, retried: number) => Promise<T>): Promise<T> {
+  async call<T>(spec: RequestSpec, read: (res: Response, endpoint: string, retried: number) => Promise<T>, recover?: () => Promise<T | undefined>): Promise<T> {
     const endpoint = `${spec.method} ${spec.path}`;
     const url = this.url(spec.path, spec.query);
     const payload = spec.json === undefined ? undefined : JSON.stringify(spec.json);
@@ -179,6 +181,8 @@ export class MlflowHttp {
       if (retried >= maxRetries || outOfTime) throw failure;
       this.onRetry?.({ endpoint, retry: retried + 1, delayMs: delay, reason });
       await this.sleep(delay);
+      const recovered = await recover?.();
+      if (recovered !== undefined) return recovered;
     }
   }
 

@@ -164,6 +164,27 @@ describe('MlflowClient against a real server', { timeout: 180_000 }, () => {
     }
   });
 
+  it('creates one run when the server created it but its answer was lost, and the create is retried', async () => {
+    const experiment = (await client.getOrCreateExperiment('lost-create')).experiment_id;
+    let creates = 0;
+    // the first runs/create reaches the server, which creates the run; its answer never comes back
+    const proxy = await startFlakyProxy({
+      target: server.url, failureRate: 1, modes: ['drop-response'], only: (method, path) => method === 'POST' && path.endsWith('/runs/create') && creates++ === 0,
+    });
+    try {
+      const flaky = new MlflowClient({ trackingUri: proxy.url, retry: { maxRetries: 3, baseDelayMs: 5, maxDelayMs: 20 } });
+      const run = await flaky.createRun({ experimentId: experiment, runName: 'once', startTime: Date.now() });
+      assert.equal(proxy.stats['drop-response'], 1, JSON.stringify(proxy.stats));
+      const runs = (await client.searchRuns({ experimentIds: [experiment] })).runs;
+      assert.deepEqual(runs.map((r) => r.info.run_id), [run.info.run_id], 'exactly one run, the one returned');
+      const token = run.data.tags.find((t) => t.key === 'transferkit.client_token')?.value ?? '';
+      assert.match(token, /^[0-9a-f-]{36}$/);
+      assert.equal(runs[0]?.data.tags.find((t) => t.key === 'transferkit.client_token')?.value, token);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('reports an unreachable server after its retries', async () => {
     const proxy = await startFlakyProxy({ target: server.url });
     proxy.down();

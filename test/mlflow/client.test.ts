@@ -173,13 +173,32 @@ describe('MlflowClient endpoints', () => {
     await assert.rejects(client.getOrCreateExperiment('e'), /PERMISSION_DENIED/);
   });
 
-  it('createRun sends parent tags in runs/create', async () => {
+  it('createRun sends parent tags and its client token in runs/create', async () => {
     const run = { info: { run_id: 'r', experiment_id: '7', status: 'RUNNING', artifact_uri: 'mlflow-artifacts:/7/r/artifacts', lifecycle_stage: 'active' } };
     const { client, calls } = fakeServer(() => [200, { run }]);
-    const created = await client.createRun({ experimentId: '7', runName: 'child', startTime: 5, tags: { 'mlflow.parentRunId': 'p' } });
+    const created = await client.createRun({ experimentId: '7', runName: 'child', startTime: 5, tags: { 'mlflow.parentRunId': 'p' }, clientToken: 'tok-1' });
     assert.equal(created.info.run_id, 'r');
     assert.deepEqual(created.data, { metrics: [], params: [], tags: [] });
-    assert.deepEqual(calls[0]?.body, { experiment_id: '7', run_name: 'child', start_time: 5, tags: [{ key: 'mlflow.parentRunId', value: 'p' }] });
+    assert.deepEqual(calls[0]?.body, {
+      experiment_id: '7', run_name: 'child', start_time: 5, tags: [{ key: 'mlflow.parentRunId', value: 'p' }, { key: 'transferkit.client_token', value: 'tok-1' }],
+    });
+    await client.createRun({ experimentId: '7', startTime: 5 });
+    assert.match(JSON.stringify(calls[1]?.body), /"transferkit\.client_token","value":"[0-9a-f-]{36}"/, 'a new random token by default');
+  });
+
+  it('createRun looks for the run its lost attempt created before creating again', async () => {
+    const run = { info: { run_id: 'r', experiment_id: '7', status: 'RUNNING', artifact_uri: 'x', lifecycle_stage: 'active' } };
+    const calls: string[] = [];
+    const fetch: FetchLike = async (input, init) => {
+      const path = new URL(String(input)).pathname.split('/').slice(-2).join('/');
+      calls.push(`${path} ${typeof init?.body === 'string' ? init.body : ''}`);
+      if (path === 'runs/create') throw new TypeError('fetch failed: other side closed');
+      return new Response(JSON.stringify({ runs: [run] }), { status: 200 });
+    };
+    const client = new MlflowClient({ trackingUri: 'http://127.0.0.1:5000', fetch, sleep: async () => {}, random: () => 0.5 });
+    assert.equal((await client.createRun({ experimentId: '7', startTime: 5, clientToken: 'tok-2' })).info.run_id, 'r');
+    assert.equal(calls.length, 2, calls.join('\n'));
+    assert.match(calls[1] ?? '', /^runs\/search .*"experiment_ids":\["7"\].*tags\.`transferkit\.client_token` = 'tok-2'/);
   });
 
   it('getMetricHistory follows pages and turns "NaN"/"Infinity" back into numbers', async () => {
