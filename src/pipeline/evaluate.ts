@@ -3,6 +3,7 @@
  * Used for the validation set every epoch and for the test set once at the end.
  */
 import * as tf from '@tensorflow/tfjs';
+import { labelAt } from './data/checked.js';
 import { TopMistakes, type Mistake } from './mistakes.js';
 import type { ProgressTask } from './progress.js';
 import { batchRanges, type BatchSource } from './train/source.js';
@@ -36,7 +37,7 @@ export async function evaluate(
   const mistakes = new TopMistakes();
   const all = Int32Array.from({ length: source.count }, (_, i) => i);
   for (const [start, end] of batchRanges(source.count, batchSize)) {
-    const labels = source.labels.subarray(start, end);
+    const labels = Int32Array.from({ length: end - start }, (_, i) => labelAt(source.labels, start + i, numClasses, 'evaluation'));
     const [nll, predicted, top] = tf.tidy(() => {
       const x = source.batch(all.subarray(start, end));
       const out = model.predict(x);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InternalError } from '../../src/errors.js';
 import { StepBatches } from '../../src/pipeline/adapt/batches.js';
+import { evaluate } from '../../src/pipeline/evaluate.js';
 import { FileFeatureStore, MemoryFeatureStore } from '../../src/pipeline/cache/store.js';
 import { balancedSplit, subsetImageSet } from '../../src/pipeline/data/sample.js';
 import type { ImageSet } from '../../src/pipeline/data/types.js';
@@ -73,6 +74,13 @@ describe('labels', () => {
   });
   it('balancedSplit refuses an example without a label', () => {
     assert.throws(() => balancedSplit(set(4, Int32Array.from([1, 1, 0])), { perClass: 'all', validationFraction: 0, seed: 1 }), internal(/example 3 has label undefined/));
+  });
+  it('evaluation refuses a label outside the classes instead of counting it as a maximal loss outside the confusion matrix', async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3], activation: 'softmax' })] });
+    const source = (labels: Int32Array): BatchSource => ({ count: 4, labels, batch: (indices) => tf.ones([indices.length, 3]) });
+    assert.equal((await evaluate(model, source(Int32Array.from([0, 1, 1, 0])), 2, 2)).count, 4);
+    await assert.rejects(evaluate(model, source(Int32Array.from([0, 1, 2, 0])), 2, 2), internal(/evaluation: example 2 has label 2, expected a class in 0..1/));
+    model.dispose();
   });
   it('an adaptation step refuses a labelled row whose label is missing or outside the classes', () => {
     const source = (labels: Int32Array): BatchSource => ({ count: 4, labels, batch: (indices) => tf.zeros([indices.length, 2, 2, 3]) });
