@@ -70,7 +70,7 @@ describe('documented defaults', () => {
       assert.ok(entry, `MLproject has entry point ${c.entryPoint ?? ''}`);
       assert.deepEqual(Object.keys(entry.parameters).sort(), c.params.map((p) => p.name).sort());
       for (const p of c.params) {
-        const declared = entry.parameters[p.name]?.default;
+        const declared: string | number | undefined = entry.parameters[p.name]?.default;
         if (p.defaultText === undefined) assert.equal(declared, undefined, `${p.name} is required in both`);
         // MLproject may require what the CLI takes another way (predict's input: positional arguments)
         else if (declared === undefined) assert.equal(p.defaultText, '', `${p.name}: required in MLproject, optional only as empty`);
