@@ -57,7 +57,7 @@ export async function sweepCommand(argv: readonly string[], deps: EntryDeps): Pr
       env: deps.env, cwd: deps.cwd, now: deps.now, logger: deps.logger, user: userName(deps.env), logDir: join(dir, 'logs'),
       ...(deps.signal === undefined ? {} : { signal: deps.signal }),
     });
-    const report = await reportSweep(session, outcome.results, spec.dimensions, dir);
+    const report = await reportSweep(session, outcome.results, spec.dimensions, dir, spec.fixed);
     deps.stdout.write(summaryMarkdown(outcome.results, spec.dimensions, report.best));
     if (outcome.interrupted) {
       await failRun(session, { message: 'sweep interrupted', code: 'ERR_INTERRUPTED', interrupted: true }, timing);
@@ -65,7 +65,7 @@ export async function sweepCommand(argv: readonly string[], deps: EntryDeps): Pr
       return EXIT_INTERRUPTED;
     }
     await session.end('FINISHED');
-    deps.stdout.write(`sweep run ${session.runId} at ${session.url}\n`);
+    deps.stdout.write(`sweep run ${session.runId} at ${session.url}; report in ${join(dir, 'report.html')}\n`);
     return 0;
   } catch (error) {
     // Under `mlflow run` the parent exists already: it ends FAILED with the message, even for bad input.

@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { TransferkitError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import type { PipelineEvents, RunFinished } from '../pipeline/events.js';
+import { PER_CLASS_TABLE } from '../pipeline/export/reports.js';
 import { VERSION } from '../version.js';
 import { finishLoggedModel, markUploadFailed, MODEL_ARTIFACT_PATH, prepareLoggedModel, type LoggedRunModel } from './logged-model.js';
 import { registerRunModel, type Registration } from './register.js';
+import { publishReport, REPORT_ARTIFACT } from './report-link.js';
 import type { TrackingSession } from './session.js';
 
 /** The server did not take the run's data within the allowed time; everything is kept on disk. */
@@ -19,9 +21,6 @@ export class TrackingUnavailableError extends TransferkitError {
     super('ERR_TRACKING_UNAVAILABLE', message, { ...options, userError: true });
   }
 }
-
-/** MLflow metric keys allow letters, digits, `_-. /`; anything else in a class name becomes `_`. */
-export const metricKey = (text: string) => text.replace(/[^A-Za-z0-9_\-. /]/g, '_');
 
 export function trackingEvents(session: TrackingSession): PipelineEvents {
   return {
@@ -71,6 +70,13 @@ async function drainOrKeep(session: TrackingSession, outputDir: string, waitMs: 
   );
 }
 
+/** The run's result in a sentence, under the report link in the run's description. */
+export function reportLead(result: RunFinished): string {
+  const line = `Test accuracy ${(result.test.accuracy * 100).toFixed(2)}% on ${result.test.count} images.`;
+  const more = result.tags['transferkit.transfer_vs_scratch'] ?? result.tags['transferkit.adaptation_summary'];
+  return more === undefined ? line : `${line} ${more}.`;
+}
+
 export interface CompleteOptions {
   readonly waitMs: number;
   readonly now: () => number;
@@ -97,9 +103,8 @@ export async function completeRun(session: TrackingSession, result: RunFinished,
     train_seconds: result.trainSeconds,
     total_seconds: result.totalSeconds,
   };
-  result.classNames.forEach((name, i) => {
-    test[`test_class_accuracy/${metricKey(name)}`] = result.test.perClassAccuracy[i] ?? Number.NaN;
-  });
+  // per-class accuracy is a table (evaluation/per_class_accuracy.json), not metrics: MLflow's run page
+  // would chart them first, as single-step bars in their own section, ahead of the learning curves
   const closing: Record<string, number> = { ...test, ...result.metrics };
   if (options.resumed === true) {
     // a resumed run may have logged these before it was interrupted: never a second point
@@ -125,6 +130,7 @@ export async function completeRun(session: TrackingSession, result: RunFinished,
     if (result.sourceModelDir !== undefined) await artifacts.uploadDirectory(result.sourceModelDir, 'source_model');
     await artifacts.uploadDirectory(join(result.outputDir, 'evaluation'), 'evaluation');
     await artifacts.uploadFile(join(result.outputDir, 'metrics.json'), 'metrics.json');
+    await publishReport(session, join(result.outputDir, REPORT_ARTIFACT), reportLead(result), [PER_CLASS_TABLE]);
     await finishLoggedModel(session, logged, result.modelDir);
   } catch (error) {
     await markUploadFailed(session, logged, error);

@@ -11,8 +11,10 @@ import { findMlflow } from '../mlflow/find-mlflow.js';
 import type { RunStatus } from '../mlflow/schemas.js';
 import { resolveTrackingStore, startLocalServer, type LocalServer } from './local-server.js';
 import { localArtifactRoot, LocalRunArtifacts, type ArtifactWriter } from './local-artifacts.js';
+import { markTrainingExperiment } from './experiment-kind.js';
 import { RunDataBuffer } from './run-data-buffer.js';
 import { newParams } from './run-params.js';
+import { runPageUrl } from './ui-links.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -97,10 +99,13 @@ export class TrackingSession {
             });
       const info = run.info;
       if (info.status !== 'RUNNING') await client.updateRun({ runId: info.run_id, status: 'RUNNING' });
+      await markTrainingExperiment(client, info.experiment_id).catch((error: unknown) =>
+        logger.warn({ experiment_id: info.experiment_id, reason: error instanceof Error ? error.message : String(error) }, 'could not mark the experiment as model training (mlflow.experimentKind)'));
       const existing = Object.fromEntries((run.data.params ?? []).map((p) => [p.key, p.value]));
       const session = new TrackingSession(client, info.run_id, info.artifact_uri ?? '', info.experiment_id, url, server, existing, deps);
       await session.logParams(options.params);
-      logger.info({ run_id: info.run_id, experiment_id: info.experiment_id, tracking: url }, 'tracking to MLflow');
+      const ui = server === undefined ? { ui: runPageUrl(url, info.experiment_id, info.run_id) } : {};
+      logger.info({ run_id: info.run_id, experiment_id: info.experiment_id, tracking: url, ...ui }, 'tracking to MLflow');
       return session;
     } catch (error) {
       await server?.stop();
