@@ -45,6 +45,14 @@ function comparison(d: RunReportData): string {
   return section('transfer-vs-scratch', 'Transfer vs. training from scratch', `${verdict}${table}${c.text === undefined ? '' : `<p class="muted">${esc(c.text)}</p>`}`);
 }
 
+/** Accuracies and gaps as percentages, epoch numbers 1-based, times as durations. */
+function adaptValue(key: string, v: number): string {
+  if (/accuracy|gap/.test(key)) return pct(v);
+  if (/(^|_)epoch($|_)/.test(key)) return String(v + 1);
+  if (key.endsWith('_seconds')) return seconds(v);
+  return num(v);
+}
+
 function adaptation(d: RunReportData): string {
   const a = d.adaptation;
   if (a === undefined) return '';
@@ -52,9 +60,10 @@ function adaptation(d: RunReportData): string {
     ['method', esc(a.method)],
     ['domains', esc(a.domains)],
     ['epoch selection signal', esc(a.selectionSignal)],
-    ...Object.entries(a.metrics).map(([k, v]): [string, string] => [k, /accuracy|gap/.test(k) ? pct(v) : /epoch/.test(k) ? String(v + 1) : num(v)]),
+    ...Object.entries(a.metrics).map(([k, v]): [string, string] => [k, adaptValue(k, v)]),
   ];
-  return section('adaptation', 'Domain adaptation', `<p>${esc(a.summary)}</p>${keyValueTable(rows, { id: 'adaptation-metrics' })}<p class="muted">Epochs are shown 1-based.</p>`);
+  const summary = d.notes.includes(a.summary) ? '' : `<p>${esc(a.summary)}</p>`;
+  return section('adaptation', 'Domain adaptation', `${summary}${keyValueTable(rows, { id: 'adaptation-metrics' })}<p class="muted">Epoch numbers are shown 1-based.</p>`);
 }
 
 function dataSection(d: RunReportData): string {
@@ -99,8 +108,8 @@ export function renderRunReport(d: RunReportData): string {
     `<div class="kpis" id="kpis">${kpis.join('')}</div>`,
     d.notes.length === 0 ? '' : section('summary', 'Summary', d.notes.map((n) => `<p>${esc(n)}</p>`).join('')),
     section('curves', 'Learning curves', d.phases.map((p) => phaseCurves(p, d.adaptation !== undefined && p.key === 'target')).join('')),
-    section('confusion-matrix', 'Confusion matrix (test set)', `<p class="muted">Rows: true class; columns: predicted class; shade: share of the row.</p>${confusionHeatmap(d.test, d.classNames)}`),
-    section('per-class-accuracy', 'Accuracy per class (test set)', perClassTable(d.test, d.classNames)),
+    `<div class="pair">${section('confusion-matrix', 'Confusion matrix (test set)', `<p class="muted">Rows: true class; columns: predicted class; shade: share of the row.</p>${confusionHeatmap(d.test, d.classNames)}`)}` +
+      `${section('per-class-accuracy', 'Accuracy per class (test set)', perClassTable(d.test, d.classNames))}</div>`,
     section('misclassified', 'Misclassified test images', mistakesGallery(d.mistakes)),
     comparison(d),
     adaptation(d),
