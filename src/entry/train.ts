@@ -58,7 +58,9 @@ export function consoleEvents(deps: Pick<EntryDeps, 'logger'>): PipelineEvents {
   return {
     epoch: (m, context) => {
       if (context.replayed === true) return;
-      deps.logger.info({ ...m, phase: context.phase, max_epochs: context.maxEpochs }, 'epoch');
+      // the epoch's own end time is not pino's "time" (the line's): a JSON key said once
+      const { time, ...metrics } = m;
+      deps.logger.info({ ...metrics, ended_at: time, phase: context.phase, max_epochs: context.maxEpochs }, 'epoch');
     },
   };
 }

@@ -51,7 +51,9 @@ describe('CLI output', () => {
   it('--log_format json: one pino object per line, two epoch events', async () => {
     const res = await runCli(train('json', ['--log_format', 'json']), env());
     assert.equal(res.exitCode, 0, res.stderr.slice(-2000));
-    const events = ours(res.stderr).map((l) => logLine.parse(JSON.parse(l)));
+    const lines = ours(res.stderr);
+    for (const line of lines) assert.equal(count(line, /"time":/), 1, `one time key: ${line}`);
+    const events = lines.map((l) => logLine.parse(JSON.parse(l)));
     assert.ok(events.length > 4);
     assert.equal(events.filter((e) => e.msg === 'epoch').length, 2);
     assert.ok(events.every((e) => e.level === 30), 'info events only');
