@@ -22,11 +22,20 @@ async function withPngEncoder<T>(use: (encode: Encoder) => Promise<T>): Promise<
   }
 }
 
-/** The pixels of image `index` of `set` as a [height, width, channels] tensor. */
-export function imageTensor(set: ImageSet, index: number): tf.Tensor3D {
+/** Gallery images are at most this many pixels on a side (larger ones are scaled down). */
+export const GALLERY_MAX_SIDE = 128;
+
+/** The pixels of image `index` of `set` as a [height, width, channels] tensor, at most `maxSide` on a side. */
+export function imageTensor(set: ImageSet, index: number, maxSide = GALLERY_MAX_SIDE): tf.Tensor3D {
   const size = set.height * set.width * set.channels;
   if (index < 0 || index >= set.count) throw new Error(`image ${index} is outside the set of ${set.count}`);
-  return tf.tensor3d(set.images.subarray(index * size, (index + 1) * size), [set.height, set.width, set.channels], 'int32');
+  const scale = Math.min(1, maxSide / Math.max(set.height, set.width));
+  return tf.tidy(() => {
+    const image = tf.tensor3d(set.images.subarray(index * size, (index + 1) * size), [set.height, set.width, set.channels], 'int32');
+    if (scale === 1) return image;
+    const target: [number, number] = [Math.max(1, Math.round(set.height * scale)), Math.max(1, Math.round(set.width * scale))];
+    return tf.cast(tf.round(tf.image.resizeBilinear(tf.cast(image, 'float32'), target, false, true)), 'int32');
+  });
 }
 
 export async function mistakesOf(evaluation: Evaluation, set: ImageSet, classNames: readonly string[]): Promise<RunReportData['mistakes']> {
