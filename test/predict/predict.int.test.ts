@@ -17,7 +17,9 @@ import { modelMeta } from '../../src/pipeline/export/meta.js';
 import { BACKBONES } from '../../src/pipeline/model/backbones.js';
 import { buildClassifier } from '../../src/pipeline/model/build.js';
 import { loadClassifier } from '../../src/predict/classifier.js';
-import { childEnv, runCli, tempDir } from '../support/cli.js';
+import { childEnv, mlflowRun, runCli, tempDir } from '../support/cli.js';
+import { artifactPaths, clientFor, metricsOf, onlyRun } from '../support/mlflow-checks.js';
+import { startTestServer } from '../support/mlflow-server.js';
 import { png, pixels, put, truncate, type Rgb } from '../support/make-images.js';
 import { venvPython } from '../support/python.js';
 
@@ -125,5 +127,22 @@ print(json.dumps(m.predict(x, verbose=0).tolist()))`;
     const uri = await runCli(['predict', '--model', 'models:/nothing/1', join(work, 'photos')], env);
     assert.equal(uri.exitCode, 2);
     assert.match(uri.stderr, /models:\/nothing\/1/);
+  });
+
+  it('runs as the MLproject entry point predict under mlflow run: the run FINISHES with the counts as metrics and the predictions file as an artifact', async () => {
+    const server = await startTestServer();
+    try {
+      const out = join(work, 'mlflow-predictions.csv');
+      const res = await mlflowRun({ model: modelDir, input: join(work, 'photos'), output: out }, childEnv({ MLFLOW_TRACKING_URI: server.url }), { entry: 'predict', experiment: 'predict' });
+      assert.equal(res.exitCode, 0, res.stderr.slice(-2000));
+      const client = clientFor(server.url);
+      const run = await onlyRun(client, 'predict');
+      assert.equal(run.info.status, 'FINISHED');
+      assert.deepEqual([metricsOf(run)['predicted'], metricsOf(run)['skipped']], [4, 2]);
+      assert.ok((await artifactPaths(client, run)).includes('predictions/mlflow-predictions.csv'));
+      assert.equal((await readFile(out, 'utf8')).trim().split('\n').length, 5, 'header and four images');
+    } finally {
+      await server.stop();
+    }
   });
 });
