@@ -96,7 +96,7 @@ p = load_project(sys.argv[1])
 print(json.dumps({"docker": p.docker_env, "entry_points": sorted(p._entry_points)}))`;
       const res = await execa(venvPython(), ['-c', script, dir], { reject: false });
       assert.equal(res.exitCode, 0, res.stderr);
-      assert.deepEqual(JSON.parse(res.stdout), { docker: { image: 'transferkit' }, entry_points: ['main', 'recommend', 'source_target', 'sweep', 'two_stage', 'vgg19_last_block'] });
+      assert.deepEqual(JSON.parse(res.stdout), { docker: { image: 'transferkit' }, entry_points: ['main', 'predict', 'recommend', 'source_target', 'sweep', 'two_stage', 'vgg19_last_block'] });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
