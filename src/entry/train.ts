@@ -21,6 +21,7 @@ import { checkpointDirFor, pointLauncherRun, resumeTarget } from './resume.js';
 import { paramsAsGiven } from '../tracking/run-params.js';
 import { completeRun, trackingEvents } from '../tracking/run-tracking.js';
 import { TrackingSession } from '../tracking/session.js';
+import { runPageUrl } from '../tracking/ui-links.js';
 
 export interface Output {
   write(text: string): unknown;
@@ -154,7 +155,7 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
     await new CheckpointStore(checkpointDir, deps.logger).clear();
     deps.stdout.write(
       `test accuracy ${(result.test.accuracy * 100).toFixed(2)}% (loss ${result.test.loss.toFixed(4)}) on ${result.test.count} images; ` +
-        `model in ${result.modelDir}${session === undefined ? '' : `; MLflow run ${session.runId} at ${session.url}`}` +
+        `model in ${result.modelDir}${session === undefined ? '' : `; MLflow run ${session.runId} at ${runPageUrl(session.url, session.experimentId, session.runId)}`}` +
         `${completed?.registered === undefined ? '' : `; registered as ${completed.registered.uri}`}\n`,
     );
     return 0;
