@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
@@ -19,9 +19,9 @@ import { MlflowModels } from '../../src/mlflow/models.js';
 import { loadClassifier } from '../../src/predict/classifier.js';
 import { resolveModelUri } from '../../src/predict/resolve-uri.js';
 import { startLocalServer } from '../../src/tracking/local-server.js';
-import { REPO, childEnv, runCli, tempDir, tinyCifar } from '../support/cli.js';
+import { childEnv, runCli, tempDir, tinyCifar } from '../support/cli.js';
 import { png, put } from '../support/make-images.js';
-import { chromium } from 'playwright-core';
+import { launchChromium, testOutputDir } from '../support/chromium.js';
 import { clientFor, onlyRun, tagsOf } from '../support/mlflow-checks.js';
 import { startTestServer, type TestServer } from '../support/mlflow-server.js';
 import { runKerasPython } from '../support/python.js';
@@ -191,7 +191,7 @@ with open(job["out"], "w") as f:
   });
 
   it("shows the registered model on the MLflow UI's Models page (headless Chromium)", async () => {
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, timeout: 60_000, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
       page.setDefaultTimeout(30_000);
@@ -203,8 +203,7 @@ with open(job["out"], "w") as f:
       await page.getByRole('dialog').first().waitFor({ state: 'hidden' });
       const row = page.getByRole('row').filter({ has: link });
       await row.getByRole('link', { name: 'Version 1', exact: true }).first().waitFor({ state: 'visible' });
-      await mkdir(join(REPO, 'test-output'), { recursive: true });
-      await page.screenshot({ path: join(REPO, 'test-output', 'registered-model.png'), fullPage: true });
+      await page.screenshot({ path: join(await testOutputDir('mlflow-ui'), 'registered-model.png'), fullPage: true });
     } finally {
       await browser.close();
     }

@@ -9,7 +9,7 @@
  * checks the top-1: palace, daisy).
  */
 import { before, describe, it } from 'node:test';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -25,7 +25,8 @@ import { buildBackbone, buildClassifier } from '../../../src/pipeline/model/buil
 import { preprocess } from '../../../src/pipeline/model/input.js';
 import { PREPROCESSING, type Preprocessing } from '../../../src/pipeline/model/spec.js';
 import { REPO } from '../../support/cli.js';
-import { runKerasPython, venvPython } from '../../support/python.js';
+import { venvPython } from '../../support/python.js';
+import { samplePhotos } from '../../support/sample-photos.js';
 import { readTorchLegacyStateDict } from '../../../src/pipeline/model/torch/pth.js';
 import { loadBaseWeights, resolveWeights, weightedBackboneLayers } from '../../../src/pipeline/model/weights.js';
 
@@ -64,11 +65,9 @@ describe('efficientnet_lite0 weights=imagenet through the registry', () => {
     const dir = await mkdtemp(join(tmpdir(), 'transferkit-lite0-ref-'));
     try {
       const images = join(dir, 'photos.f32');
-      await runKerasPython(PHOTOS, { out: images });
+      const pixels = await samplePhotos(images);
       const py = await execa(venvPython(), [join(REPO, 'test', 'support', 'lite0_reference.py'), JSON.stringify({ pth: weights.path, images, n: 2 })]);
       const reference = z.array(z.array(z.number())).parse(JSON.parse(py.stdout.trim())).flat();
-      const buf = await readFile(images);
-      const pixels = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
       const model = buildBackbone(spec, 224, 1);
       await loadBaseWeights(model, spec, weights);
       const state = await readTorchLegacyStateDict(weights.path);
@@ -90,19 +89,3 @@ describe('efficientnet_lite0 weights=imagenet through the registry', () => {
     }
   });
 });
-
-// Centre square crop, resized to 224 with PIL's bilinear filter, raw RGB as float32 (as arch/efficientnet-lite.int.test.ts).
-const PHOTOS = String.raw`
-import json, sys
-import numpy as np
-from PIL import Image
-from sklearn.datasets import load_sample_images
-job = json.loads(sys.argv[1])
-out = []
-for img in load_sample_images().images:
-    h, w, _ = img.shape
-    s = min(h, w)
-    crop = img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
-    out.append(np.asarray(Image.fromarray(crop).resize((224, 224), Image.BILINEAR), dtype="<f4"))
-np.stack(out).tofile(job["out"])
-`;

@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '@tensorflow/tfjs-node';
@@ -20,23 +20,8 @@ import { buildBackbone } from '../../../../src/pipeline/model/build.js';
 import { preprocess } from '../../../../src/pipeline/model/input.js';
 import { readTorchLegacyStateDict } from '../../../../src/pipeline/model/torch/pth.js';
 import { EFFICIENTNET_LITE0_WHEEL, ensureEfficientNetLite0Pth, wheelsCacheDir } from '../../../../src/pipeline/model/torch/wheel.js';
-import { runKerasPython } from '../../../support/python.js';
+import { samplePhotos } from '../../../support/sample-photos.js';
 
-// Centre square crop, resized to 224 with PIL's bilinear filter, raw RGB as float32.
-const PHOTOS = String.raw`
-import json, sys
-import numpy as np
-from PIL import Image
-from sklearn.datasets import load_sample_images
-job = json.loads(sys.argv[1])
-out = []
-for img in load_sample_images().images:
-    h, w, _ = img.shape
-    s = min(h, w)
-    crop = img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
-    out.append(np.asarray(Image.fromarray(crop).resize((224, 224), Image.BILINEAR), dtype="<f4"))
-np.stack(out).tofile(job["out"])
-`;
 
 describe('EfficientNet-Lite0 ImageNet weights through efficientnetLite0TorchSources', () => {
   let dir = '';
@@ -68,10 +53,7 @@ describe('EfficientNet-Lite0 ImageNet weights through efficientnetLite0TorchSour
       tf.dispose(tensors);
     }
 
-    const photos = join(dir, 'photos.f32');
-    await runKerasPython(PHOTOS, { out: photos });
-    const buf = await readFile(photos);
-    const pixels = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    const pixels = await samplePhotos(join(dir, 'photos.f32'));
     const fcW = state.get('_fc.weight');
     const fcB = state.get('_fc.bias');
     assert.ok(fcW !== undefined && fcB !== undefined);
