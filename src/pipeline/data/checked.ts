@@ -13,7 +13,7 @@ export function checkIndex(index: number | undefined, count: number, what: strin
   return index;
 }
 
-/** The class of example `index`, checked to be in 0..numClasses-1 (undefined: any class index, 0 or more). */
+/** The class of example `index`, checked to be in 0..numClasses-1 (undefined: no upper bound, 0 or more). */
 export function labelAt(labels: ArrayLike<number>, index: number, numClasses: number | undefined, what: string): number {
   const label = index >= 0 && index < labels.length ? labels[index] : undefined;
   if (label === undefined || !Number.isInteger(label) || label < 0 || (numClasses !== undefined && label >= numClasses)) {

@@ -58,6 +58,12 @@ export interface TorchWheelWeights {
 
 export type WeightsSpec = KerasH5Weights | TorchWheelWeights;
 
+/** Keras's notop file at `url`, cached under the URL's own file name (as Keras's get_file does). */
+export function kerasNotop(url: string, checksum: Checksum | undefined): KerasH5Weights {
+  const fileName = url.slice(url.lastIndexOf('/') + 1);
+  return { format: 'keras-h5', url, fileName, checksum };
+}
+
 export interface BuildContext {
   /** A new seed for the next initializer: the same run seed builds the same random weights. */
   nextSeed(): number;

@@ -6,7 +6,7 @@
  * the std as its "variance", tensorflow#49930, so its arrays are not read). The model starts at
  * `stem_conv_pad`.
  */
-import { PREPROCESSING, type BackboneSpec } from '../spec.js';
+import { PREPROCESSING, type BackboneSpec, kerasNotop } from '../spec.js';
 import { B0_STAGES, EPS, efficientNetBlockSpecs, efficientNetBuild } from './mbconv.js';
 
 export const efficientnetB0: BackboneSpec = {
@@ -23,12 +23,7 @@ export const efficientnetB0: BackboneSpec = {
   blocks: efficientNetBlockSpecs(B0_STAGES),
   head: 'pooled',
   weights: {
-    imagenet: {
-      format: 'keras-h5',
-      url: 'https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5',
-      fileName: 'efficientnetb0_notop.h5',
-      checksum: { algorithm: 'md5', hex: '50bc09e76180e00e4465e1a485ddc09d' },
-    },
+    imagenet: kerasNotop('https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5', { algorithm: 'md5', hex: '50bc09e76180e00e4465e1a485ddc09d' }),
   },
   flops: { inputSize: 224, gflops: 0.769 },
   build: efficientNetBuild({ stages: B0_STAGES, activation: 'swish', seRatio: 0.25, padding: 'keras' }),

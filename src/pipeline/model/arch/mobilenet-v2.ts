@@ -6,7 +6,7 @@
  * stride-2 depthwise convs are 'valid' after Keras's correct_pad ZeroPadding2D.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { PREPROCESSING, type BackboneSpec, type BlockSpec, type BuildContext } from '../spec.js';
+import { PREPROCESSING, kerasNotop, type BackboneSpec, type BlockSpec, type BuildContext } from '../spec.js';
 import { add, batchNorm, conv, correctPad, depthwise, relu6, zeroPad } from './common.js';
 
 const EPS = 1e-3;
@@ -83,12 +83,8 @@ export const mobilenetV2: BackboneSpec = {
   blocks: BLOCKS,
   head: 'pooled',
   weights: {
-    imagenet: {
-      format: 'keras-h5',
-      url: 'https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5',
-      fileName: 'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5',
-      checksum: undefined, // Keras publishes no hash for this file
-    },
+    // Keras publishes no hash for this file: checked by its layers and shapes, sha256 recorded.
+    imagenet: kerasNotop('https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5', undefined),
   },
   flops: { inputSize: 224, gflops: 0.599 },
   build,

@@ -7,7 +7,7 @@
  * has a bias, and BN epsilon is 1.001e-5 with Keras's default momentum 0.99.
  */
 import * as tf from '@tensorflow/tfjs';
-import { PREPROCESSING, apply, type BackboneSpec, type BlockSpec, type BuildContext } from '../spec.js';
+import { PREPROCESSING, apply, type BackboneSpec, type BlockSpec, type BuildContext, kerasNotop } from '../spec.js';
 import { activation, add, batchNorm, conv, zeroPad } from './common.js';
 
 const EPS = 1.001e-5;
@@ -70,12 +70,7 @@ export const resnet50: BackboneSpec = {
   blocks: BLOCKS,
   head: 'pooled',
   weights: {
-    imagenet: {
-      format: 'keras-h5',
-      url: 'https://storage.googleapis.com/tensorflow/keras-applications/resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5',
-      fileName: 'resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5',
-      checksum: { algorithm: 'md5', hex: '4d473c1dd8becc155b73f8504c6f6626' },
-    },
+    imagenet: kerasNotop('https://storage.googleapis.com/tensorflow/keras-applications/resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5', { algorithm: 'md5', hex: '4d473c1dd8becc155b73f8504c6f6626' }),
   },
   flops: { inputSize: 224, gflops: 7.71 },
   build,

@@ -5,7 +5,7 @@
  * N conv layers" is unambiguous, so these freeze by conv layer as well as by block.
  */
 import * as tf from '@tensorflow/tfjs';
-import { PREPROCESSING, apply, type BackboneSpec, type BuildContext } from '../spec.js';
+import { PREPROCESSING, apply, type BackboneSpec, type BuildContext, kerasNotop } from '../spec.js';
 
 const KERAS_APPS = 'https://storage.googleapis.com/tensorflow/keras-applications';
 
@@ -71,12 +71,7 @@ export const vgg16 = stackSpec({
   minInputSize: 32,
   preprocessing: PREPROCESSING.caffe,
   weights: {
-    imagenet: {
-      format: 'keras-h5',
-      url: `${KERAS_APPS}/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5`,
-      fileName: 'vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5',
-      checksum: { algorithm: 'md5', hex: '6d6bbae143d832006294945121d1f1fc' },
-    },
+    imagenet: kerasNotop(`${KERAS_APPS}/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5`, { algorithm: 'md5', hex: '6d6bbae143d832006294945121d1f1fc' }),
   },
   flops: { inputSize: 224, gflops: 30.7 },
 });
@@ -89,12 +84,7 @@ export const vgg19 = stackSpec({
   minInputSize: 32,
   preprocessing: PREPROCESSING.caffe,
   weights: {
-    imagenet: {
-      format: 'keras-h5',
-      url: `${KERAS_APPS}/vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`,
-      fileName: 'vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5',
-      checksum: { algorithm: 'md5', hex: '253f8cb515780f3b799900260a226db6' },
-    },
+    imagenet: kerasNotop(`${KERAS_APPS}/vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`, { algorithm: 'md5', hex: '253f8cb515780f3b799900260a226db6' }),
   },
   flops: { inputSize: 224, gflops: 39.0 },
 });
