@@ -12,26 +12,15 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { constants } from 'node:fs';
-import { access, mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import type { Run } from '../../src/mlflow/schemas.js';
+import { launchChromium } from '../support/chromium.js';
 import { childEnv, runCli, tempDir, tinyCifar } from '../support/cli.js';
 import { clientFor, onlyRun } from '../support/mlflow-checks.js';
 import { startTestServer, type TestServer } from '../support/mlflow-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const EXPERIMENT = 'ui';
 const EPOCHS = 4;
 /** Upper bound of any single wait on the UI (navigation, an element, a poll). */
@@ -39,14 +28,6 @@ const WAIT_MS = 30_000;
 const NAVIGATION_MS = 60_000;
 /** Pixel tolerance when checking where plotly put a point. */
 const PX_TOLERANCE = 1.5;
-
-async function requireChromium(): Promise<void> {
-  try {
-    await access(CHROMIUM, constants.X_OK);
-  } catch {
-    throw new Error(`Chromium is missing (${CHROMIUM}); the MLflow UI test needs it: run \`bash scripts/install.sh --with-browser\``);
-  }
-}
 
 /** Re-reads `read` until `done` holds or `ms` pass; returns the last value (the caller asserts on it). */
 async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = WAIT_MS): Promise<T> {
@@ -120,7 +101,6 @@ describe('the MLflow UI shows a transferkit run', { timeout: 300_000 }, () => {
   const pageProblems: string[] = [];
 
   before(async () => {
-    await requireChromium();
     server = await startTestServer();
     data = await tinyCifar();
     work = await tempDir('mlflow-ui');
@@ -147,7 +127,7 @@ describe('the MLflow UI shows a transferkit run', { timeout: 300_000 }, () => {
     }
     runPage = `${server.url}/#/experiments/${run.info.experiment_id}/runs/${run.info.run_id}`;
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: NAVIGATION_MS });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, serviceWorkers: 'block' });
     context.setDefaultTimeout(WAIT_MS);
     context.setDefaultNavigationTimeout(NAVIGATION_MS);
