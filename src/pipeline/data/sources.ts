@@ -11,7 +11,7 @@ import { ensureFile, verifyFile } from '../download.js';
 import type { Checksum, DownloadLogger } from '../download.js';
 import { readCifar10 } from './cifar.js';
 import { idxImageSet, readIdxFile } from './idx.js';
-import type { DatasetSpec, IdxDatasetSpec, LoadDatasetOptions, RemoteFile } from './registry.js';
+import type { DatasetSpec, IdxDatasetSpec, LoadDatasetOptions, RemoteFile } from './spec.js';
 import type { ImageSet } from './types.js';
 import { loadLibsvmDir } from './usps.js';
 
