@@ -5,13 +5,15 @@ small input size, gives every bias and BatchNormalization random non-trivial val
 randomize: identity BN and zero biases would hide mistakes), saves the weights in the legacy HDF5
 layout of Keras's official notop files (which also holds EfficientNet's in-model Normalization, its
 `count` an int64 scalar as in efficientnetb0_notop.h5), and writes the last feature map for seeded
-raw-pixel images after Keras's own preprocessing. Prints JSON: per backbone the weighted layers (name, weight shapes) in
+raw-pixel images (the test's: real Fashion-MNIST images, upsampled and made 3-channel by
+transferkit, in imagesFile) after Keras's own preprocessing. Prints JSON: per backbone the weighted layers (name, weight shapes) in
 model order, and the output shape. Normalization/Rescaling layers are Keras's in-model preprocessing,
 which transferkit applies outside the graph: they are left out of the layer list.
 
 Also every layer's name and class in model order.
 
-argv[1]: {"outDir": str, "size": int, "images": int, "seed": int, "backbones": [name, ...]}
+argv[1]: {"outDir": str, "imagesFile": str (float32 [images, size, size, 3], raw 0-255 RGB), "size": int,
+          "images": int, "seed": int, "backbones": [name, ...]}
 """
 import copy, json, os, sys
 import numpy as np, h5py, keras
@@ -95,8 +97,7 @@ def all_layers(model):
 
 
 rng = np.random.default_rng(seed)
-images = rng.integers(0, 256, (job["images"], size, size, 3)).astype("float32")
-images.tofile(os.path.join(job["outDir"], "images.f32"))
+images = np.fromfile(job["imagesFile"], "<f4").reshape(job["images"], size, size, 3)
 result = {"keras": keras.__version__, "backbones": {}}
 for name in job["backbones"]:
     make, preprocess, normalization = BACKBONES[name]

@@ -5,7 +5,10 @@
  * (test/support/keras-backbones.py). Our backbone loads that file by layer name through
  * readKerasWeights/applyKerasWeights, applies our preprocessing outside the graph, and must give the
  * same last feature map on the same raw pixels, with the same weighted layers in the same order.
- * The input side is odd (67) so both branches of Keras's correct_pad are exercised.
+ * The pixels are real images: the first test image of three Fashion-MNIST classes from Debian's
+ * dataset-fashion-mnist (through the registry, no network), upsampled to the input side and made
+ * 3-channel by transferkit's own input path (imageBatch, before preprocessing); the same float32
+ * pixels go to Keras. The input side is odd (67) so both branches of Keras's correct_pad are exercised.
  *
  * Tolerance: 1e-4 of the output's scale. The random networks carry their input (the reference BN
  * statistics are calibrated on the images), so they also amplify float32 rounding: Keras's own
@@ -13,7 +16,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '@tensorflow/tfjs-node';
@@ -21,13 +24,20 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { BACKBONES } from '../../../../src/pipeline/model/backbones.js';
 import { buildBackbone } from '../../../../src/pipeline/model/build.js';
-import { preprocess } from '../../../../src/pipeline/model/input.js';
+import { loadDataset } from '../../../../src/pipeline/data/registry.js';
+import type { FetchFn } from '../../../../src/pipeline/download.js';
+import { imageBatch, preprocess } from '../../../../src/pipeline/model/input.js';
+import type { Preprocessing } from '../../../../src/pipeline/model/spec.js';
 import { applyKerasWeights, readKerasWeights } from '../../../../src/pipeline/model/keras-weights.js';
 import { REPO } from '../../../support/cli.js';
 import { runKerasPython } from '../../../support/python.js';
 
 const SIZE = 67;
-const IMAGES = 3;
+/** Fashion-MNIST classes whose first test image is used: T-shirt/top, Sneaker, Bag. */
+const CLASSES = [0, 7, 8] as const;
+const IMAGES = CLASSES.length;
+/** No preprocessing: the resized raw 0-255 RGB pixels, as Keras takes them. */
+const RAW: Preprocessing = { name: 'raw', channels: 'rgb', scale: [1, 1, 1], offset: [0, 0, 0] };
 const NAMES = ['mobilenet_v2', 'resnet50', 'efficientnet_b0', 'efficientnet_lite0'] as const;
 /** Max |ours - Keras| relative to the output's scale (max |Keras|, at least 1). */
 const TOLERANCE = 1e-4;
@@ -41,6 +51,24 @@ const resultSchema = z.object({
   })),
 });
 
+/** The first test image of each of CLASSES, 28×28 gray upsampled to SIZE×SIZE×3 as training does, raw pixels. */
+async function fashionPixels(cacheDir: string): Promise<Float32Array> {
+  const noNetwork: FetchFn = async (url) => {
+    throw new Error(`unexpected download of ${url}: install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)`);
+  };
+  const data = await loadDataset({ name: 'fashion-mnist', cacheDir, fetch: noNetwork, logger: { info: () => undefined, warn: () => undefined } });
+  const labels = [...data.test.labels];
+  const indices = CLASSES.map((c) => labels.indexOf(c));
+  assert.ok(indices.every((i) => i >= 0), `a test image of each class ${CLASSES.join(', ')}`);
+  const x = imageBatch(data.test, indices, { inputSize: SIZE, preprocessing: RAW });
+  try {
+    assert.deepEqual(x.shape, [IMAGES, SIZE, SIZE, 3]);
+    return Float32Array.from(x.dataSync());
+  } finally {
+    x.dispose();
+  }
+}
+
 async function readF32(path: string): Promise<Float32Array> {
   const buf = await readFile(path);
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
@@ -52,8 +80,11 @@ describe('graph backbones match keras.applications (weights loaded by layer name
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'transferkit-parity-'));
+    const imagesFile = join(dir, 'images.f32');
+    const pixels = await fashionPixels(dir);
+    await writeFile(imagesFile, Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength));
     const script = await readFile(join(REPO, 'test', 'support', 'keras-backbones.py'), 'utf8');
-    const stdout = await runKerasPython(script, { outDir: dir, size: SIZE, images: IMAGES, seed: 11, backbones: NAMES });
+    const stdout = await runKerasPython(script, { outDir: dir, imagesFile, size: SIZE, images: IMAGES, seed: 11, backbones: NAMES });
     result = resultSchema.parse(JSON.parse(stdout.trim().split('\n').at(-1) ?? ''));
   });
 
