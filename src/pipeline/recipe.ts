@@ -40,7 +40,7 @@ export function checkSourceClasses(params: Pick<TrainParams, 'classes' | 'source
 
 export function planRecipe(params: TrainParams, spec: BackboneSpec): Recipe {
   const first = planFreeze(spec, { convLayers: params.retrained_conv_layers, blocks: params.retrained_blocks });
-  const stages: StageSpec[] = [{ plan: first, learningRate: params.learning_rate, maxEpochs: params.max_epochs }];
+  const stages: StageSpec[] = [{ plan: first, learningRate: params.learning_rate, maxEpochs: params.head_solver === 'ridge' ? 1 : params.max_epochs, solver: params.head_solver }];
   if (params.fine_tune_conv_layers !== 0 || params.fine_tune_blocks !== 0) {
     const second = planFreeze(spec, {
       convLayers: params.fine_tune_conv_layers,

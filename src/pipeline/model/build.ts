@@ -10,7 +10,7 @@ import type { BackboneSpec } from './backbones.js';
 import { StepDropout } from './dropout.js';
 import { apply, seededContext } from './spec.js';
 
-export type HeadKind = 'flatten' | 'pooled';
+export type HeadKind = 'flatten' | 'pooled' | 'linear';
 
 export interface HeadOptions {
   readonly numClasses: number;
@@ -22,20 +22,28 @@ export interface HeadOptions {
 }
 
 /** The head's layer names, in order (the pooled head's first layer is `avg_pool`, as Keras names it). */
-export const HEAD_LAYERS = { flatten: ['flatten', 'fc1', 'dropout', 'predictions'], pooled: ['avg_pool', 'fc1', 'dropout', 'predictions'] } as const;
+export const HEAD_LAYERS = {
+  flatten: ['flatten', 'fc1', 'dropout', 'predictions'],
+  pooled: ['avg_pool', 'fc1', 'dropout', 'predictions'],
+  linear: ['avg_pool', 'predictions'],
+} as const;
 
 export function headLayers(options: HeadOptions & { readonly head: HeadKind }): tf.layers.Layer[] {
+  const predictions = tf.layers.dense({ name: 'predictions', units: options.numClasses, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed + 1003 }) });
+  // the linear probe's head: pooled features straight into the softmax layer
+  if (options.head === 'linear') return [tf.layers.globalAveragePooling2d({ name: 'avg_pool' }), predictions];
   return [
     options.head === 'pooled' ? tf.layers.globalAveragePooling2d({ name: 'avg_pool' }) : tf.layers.flatten({ name: 'flatten' }),
     tf.layers.dense({ name: 'fc1', units: options.denseUnits, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed + 1001 }) }),
     new StepDropout({ name: 'dropout', rate: options.dropout, seed: options.seed + 1002 }),
-    tf.layers.dense({ name: 'predictions', units: options.numClasses, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed + 1003 }) }),
+    predictions,
   ];
 }
 
-/** The head a run uses: the `head` parameter, or the backbone's own for `auto`. */
-export function headOf(params: { readonly head: HeadKind | 'auto' }, spec: BackboneSpec): HeadKind {
-  return params.head === 'auto' ? spec.head : params.head;
+/** The head a run uses: the `head` parameter; for `auto`, linear when the head is solved (ridge), else the backbone's own. */
+export function headOf(params: { readonly head: HeadKind | 'auto'; readonly head_solver?: 'adam' | 'ridge' }, spec: BackboneSpec): HeadKind {
+  if (params.head !== 'auto') return params.head;
+  return params.head_solver === 'ridge' ? 'linear' : spec.head;
 }
 
 /** The backbone alone (input → last feature map), e.g. for features of the frozen base. */

@@ -1,6 +1,7 @@
 /** Checks that need more than one parameter, or the backbone: done before any work starts. */
 import { ParamError } from '../../errors.js';
 import type { BackboneSpec } from '../model/backbones.js';
+import { checkFewLabelParams } from './few-label.js';
 import type { TrainParams } from './train.js';
 
 /** The input side the run uses (0 = the backbone's default), after checking it against the backbone. */
@@ -18,5 +19,6 @@ export function checkTrainParams(params: TrainParams, spec: BackboneSpec): { inp
       'Parameter "validation_fraction" must be above 0 when use_early_stop is 1 (early stopping watches the validation loss), got 0 (number)',
     );
   }
+  checkFewLabelParams(params);
   return { inputSize };
 }

@@ -18,7 +18,8 @@ import { withProgress, type Progress } from '../progress.js';
 import { stateWeights } from '../model/state-weights.js';
 import type { StageRecord } from '../checkpoint/state.js';
 import type { EarlyStopState } from './early-stop.js';
-import { fit, type EpochMetrics, type FitResume } from './fit.js';
+import { fit, type EpochMetrics, type FitProgress, type FitResult, type FitResume } from './fit.js';
+import { probeStage } from './probe.js';
 import { reportingOutOfMemory } from './oom.js';
 import { trainingInputs, type CacheSettings } from './inputs.js';
 
@@ -26,6 +27,8 @@ export interface StageSpec {
   readonly plan: FreezePlan;
   readonly learningRate: number;
   readonly maxEpochs: number;
+  /** `ridge`: the head is solved in closed form (train/probe.ts) instead of trained; default Adam. */
+  readonly solver?: 'adam' | 'ridge';
 }
 
 export interface PhaseOptions {
@@ -135,7 +138,15 @@ export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promis
       const fitResume = resume?.fit ?? (carried === undefined ? undefined : { epochs: [], done: false, earlyStop: carried });
       const tFit = o.now();
       const before = records.reduce((sum, r) => sum + r.epochs.length, 0);
-      const result = await fit(inputs.model, {
+      const onEpoch = (m: EpochMetrics) => o.onEpoch?.(m, { phase: o.phase, maxEpochs: lastEpoch });
+      const onProgress = async (p: FitProgress) =>
+        o.onProgress?.({ stage, stageDone: p.done, stageEpochs: p.epochs, earlierStages: records, earlyStop: p.earlyStop, model: inputs.model });
+      const result: FitResult & { readonly tags?: Readonly<Record<string, string>> } = spec.solver === 'ridge'
+        ? await probeStage(inputs.model, inputs.train, inputs.validation, {
+            numClasses: o.numClasses, batchSize: o.batchSize, epoch: before, stage, now: o.now, logger: o.cache.logger, onEpoch, onProgress,
+            ...(resume === undefined ? {} : { resume: resume.fit }),
+          })
+        : await fit(inputs.model, {
         train: inputs.train,
         validation: inputs.validation,
         numClasses: o.numClasses,
@@ -146,9 +157,8 @@ export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promis
         patience: o.patience,
         seed: o.seed,
         now: o.now,
-        onEpoch: (m) => o.onEpoch?.(m, { phase: o.phase, maxEpochs: lastEpoch }),
-        onProgress: async (p) =>
-          o.onProgress?.({ stage, stageDone: p.done, stageEpochs: p.epochs, earlierStages: records, earlyStop: p.earlyStop, model: inputs.model }),
+        onEpoch,
+        onProgress,
         ...(fitResume === undefined ? {} : { resume: fitResume }),
         ...(o.beforeBatch === undefined ? {} : { beforeBatch: o.beforeBatch }),
         ...(o.signal === undefined ? {} : { signal: o.signal }),
@@ -160,7 +170,7 @@ export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promis
         epochs: [...result.epochs],
         trainSeconds: (o.now() - tFit) / 1000,
         cacheSecondsSaved: inputs.savedSeconds(result.epochs.length),
-        cacheTags,
+        cacheTags: { ...cacheTags, ...result.tags },
       });
       if (stage === o.stages.length) {
         const label = `${o.phase === 'target' ? '' : `${o.phase} `}test set`;

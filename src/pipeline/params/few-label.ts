@@ -1,0 +1,36 @@
+/**
+ * Checks of the label-scarce recipes' parameters (issue 17): the ridge-solved linear probe needs a
+ * linear head on a frozen backbone and a validation split to choose λ on; none of them applies to
+ * the adaptation path, which has its own head and training loop.
+ */
+import { ParamError } from '../../errors.js';
+import type { TrainParams } from './train.js';
+
+type FewLabelParams = Pick<TrainParams, 'head' | 'head_solver' | 'retrained_conv_layers' | 'retrained_blocks' | 'validation_fraction' | 'adaptation' | 'target_dataset'>;
+
+export function checkFewLabelParams(params: FewLabelParams): void {
+  const adapting = params.adaptation !== 'none' || params.target_dataset !== undefined;
+  const given: [string, string, boolean][] = [
+    ['head', params.head, params.head === 'linear'],
+    ['head_solver', params.head_solver, params.head_solver !== 'adam'],
+  ];
+  const refused = given.find(([, , on]) => on);
+  if (adapting && refused !== undefined) {
+    const [name, value] = refused;
+    throw new ParamError(name, `Parameter "${name}" (${value}) is not available with domain adaptation (adaptation/target_dataset); leave it at its default`);
+  }
+  if (params.head_solver !== 'ridge') return;
+  if (params.head !== 'auto' && params.head !== 'linear') {
+    throw new ParamError('head', `Parameter "head" must be "linear" or "auto" with head_solver=ridge (the ridge solve fits a Dense layer on pooled features), got "${params.head}"`);
+  }
+  const retrained = params.retrained_blocks !== 0 ? (['retrained_blocks', params.retrained_blocks] as const) : params.retrained_conv_layers !== 0 ? (['retrained_conv_layers', params.retrained_conv_layers] as const) : undefined;
+  if (retrained !== undefined) {
+    throw new ParamError(
+      retrained[0],
+      `Parameter "${retrained[0]}" must be 0 with head_solver=ridge (the probe solves the head on a frozen backbone; unfreeze blocks in a fine-tuning stage with fine_tune_blocks), got ${String(retrained[1])}`,
+    );
+  }
+  if (params.validation_fraction === 0) {
+    throw new ParamError('validation_fraction', 'Parameter "validation_fraction" must be above 0 with head_solver=ridge (λ is chosen on the validation split), got 0 (number)');
+  }
+}

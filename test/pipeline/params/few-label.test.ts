@@ -1,0 +1,36 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ParamError } from '../../../src/errors.js';
+import { getBackbone } from '../../../src/pipeline/model/backbones.js';
+import { headOf } from '../../../src/pipeline/model/build.js';
+import { checkTrainParams } from '../../../src/pipeline/params/check.js';
+import { parseParams } from '../../../src/pipeline/params/parse.js';
+import { trainParamsSchema } from '../../../src/pipeline/params/train.js';
+import { planRecipe } from '../../../src/pipeline/recipe.js';
+
+const spec = getBackbone('efficientnet_lite0');
+const parse = (raw: Record<string, string>) => parseParams(trainParamsSchema, raw);
+const check = (raw: Record<string, string>) => checkTrainParams(parse({ backbone: 'efficientnet_lite0', ...raw }), spec);
+
+function rejects(raw: Record<string, string>, param: string, pattern: RegExp) {
+  assert.throws(() => check(raw), (e: unknown) => e instanceof ParamError && e.param === param && pattern.test(e.message), `${JSON.stringify(raw)} → ${param}`);
+}
+
+describe('label-scarce recipe parameters', () => {
+  it('head_solver=ridge: a linear head (auto becomes linear), one solved stage, LP-FT allowed', () => {
+    const p = parse({ backbone: 'efficientnet_lite0', head_solver: 'ridge', fine_tune_blocks: '1' });
+    check({ head_solver: 'ridge', fine_tune_blocks: '1' });
+    assert.equal(headOf(p, spec), 'linear');
+    assert.equal(headOf(parse({ head_solver: 'adam' }), spec), 'pooled');
+    const recipe = planRecipe(p, spec);
+    assert.deepEqual(recipe.stages.map((s) => [s.solver ?? 'adam', s.maxEpochs]), [['ridge', 1], ['adam', 20]]);
+  });
+
+  it('refuses what the probe cannot solve, naming the parameter', () => {
+    rejects({ head_solver: 'ridge', head: 'pooled' }, 'head', /"linear" or "auto" with head_solver=ridge.*got "pooled"/);
+    rejects({ head_solver: 'ridge', retrained_blocks: '2' }, 'retrained_blocks', /must be 0 with head_solver=ridge.*got 2/);
+    rejects({ head_solver: 'ridge', validation_fraction: '0', use_early_stop: '0' }, 'validation_fraction', /above 0 with head_solver=ridge/);
+    rejects({ head_solver: 'ridge', adaptation: 'coral', target_dataset: 'usps' }, 'head_solver', /not available with domain adaptation/);
+    rejects({ head: 'linear', target_dataset: 'usps' }, 'head', /not available with domain adaptation/);
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * The ridge probe as a training stage: the solved Dense layer holds the ridge solution (at the λ it
+ * logs) times the temperature, on the frozen backbone's pooled features, with and without the
+ * activation cache; a fine-tuning stage can follow it (LP-FT).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import pino from 'pino';
+import { initBackend } from '../../../src/pipeline/backend.js';
+import type { ImageSet } from '../../../src/pipeline/data/types.js';
+import { stackSpec } from '../../../src/pipeline/model/arch/vgg.js';
+import { buildClassifier } from '../../../src/pipeline/model/build.js';
+import { planFreeze } from '../../../src/pipeline/model/freeze.js';
+import { imageBatch } from '../../../src/pipeline/model/input.js';
+import { PREPROCESSING } from '../../../src/pipeline/model/spec.js';
+import { ridgeSolutions } from '../../../src/pipeline/train/ridge.js';
+import { trainPhase, type StageSpec } from '../../../src/pipeline/train/stages.js';
+
+const TINY = stackSpec({
+  name: 'tiny', description: 'test backbone', filters: [[4, 4], [8]], defaultInputSize: 8, minInputSize: 4,
+  preprocessing: PREPROCESSING.unit, weights: {}, flops: { inputSize: 8, gflops: 0 },
+});
+const input = { inputSize: 8, preprocessing: PREPROCESSING.unit };
+
+/** Three classes by colour channel, with noise. */
+function images(count: number, seed: number): ImageSet {
+  const data = new Uint8Array(count * 8 * 8 * 3);
+  const labels = Int32Array.from({ length: count }, (_, i) => i % 3);
+  let s = seed;
+  for (let p = 0; p < data.length; p++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    data[p] = (p % 3 === labels[Math.floor(p / 192)] ? 120 : 20) + (s % 100);
+  }
+  return { images: data, labels, count, height: 8, width: 8, channels: 3 };
+}
+
+describe('ridge probe stage', () => {
+  let root: string;
+  before(async () => {
+    assert.equal((await initBackend('tensorflow')).name, 'tensorflow');
+    root = await mkdtemp(join(tmpdir(), 'transferkit-probe-'));
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+
+  const sets = { train: images(24, 1), validation: images(12, 2), test: images(30, 3) };
+  const run = (mode: 'on' | 'off', stages: readonly StageSpec[]) => {
+    const model = buildClassifier(TINY, 8, { numClasses: 3, denseUnits: 8, dropout: 0, seed: 5, head: 'linear' });
+    const result = trainPhase(model, {
+      phase: 'target', stages, backbone: TINY, sets, numClasses: 3, input,
+      cache: { mode, dtype: 'float32', cacheRoot: root, memoryBudgetBytes: 2 ** 30, maxDiskBytes: 2 ** 30, batchSize: 16, logger: pino({ level: 'silent' }), now: Date.now, augment: [] },
+      batchSize: 8, patience: 3, seed: 3, now: Date.now,
+    });
+    return { model, result };
+  };
+  const probe: StageSpec = { plan: planFreeze(TINY, 0), learningRate: 0.01, maxEpochs: 1, solver: 'ridge' };
+
+  const kernels: Float32Array[] = [];
+  for (const mode of ['off', 'on'] as const) {
+    it(`writes T × the ridge solution at the logged λ into the Dense layer (activation_cache=${mode})`, async () => {
+      const { model, result: pending } = run(mode, [probe]);
+      const result = await pending;
+      assert.equal(result.epochs.length, 1);
+      const lambda = Number(result.cacheTags['transferkit.ridge_lambda']);
+      const temperature = Number(result.cacheTags['transferkit.ridge_temperature']);
+      assert.ok(lambda > 0 && temperature > 0, JSON.stringify(result.cacheTags));
+      // the pooled features, read independently of the probe through the classifier's own graph
+      const pooled = tf.model({ inputs: model.inputs, outputs: model.getLayer('avg_pool').output });
+      const all = Int32Array.from({ length: sets.train.count }, (_, i) => i);
+      const feats = tf.tidy(() => pooled.predict(imageBatch(sets.train, all, input)));
+      assert.ok(!Array.isArray(feats));
+      const values = Float32Array.from(await feats.data());
+      const [expected] = ridgeSolutions({ values, labels: sets.train.labels, count: sets.train.count, dim: 8 }, 3, [lambda]);
+      const [kernel, bias] = model.getLayer('predictions').getWeights();
+      assert.ok(expected !== undefined && kernel !== undefined && bias !== undefined);
+      const k = await kernel.data();
+      expected.kernel.forEach((v, i) => assert.ok(Math.abs((k[i] ?? 0) - v * temperature) < 1e-3 * (1 + Math.abs(v * temperature)), `kernel[${i}] ${k[i]} vs ${v * temperature}`));
+      kernels.push(Float32Array.from(k));
+      assert.ok(result.test.accuracy > 0.9, `test accuracy ${result.test.accuracy}`);
+      model.dispose();
+    });
+  }
+
+  it('is the same solve with and without the activation cache', () => {
+    const [off, on] = kernels;
+    assert.ok(off !== undefined && on !== undefined);
+    off.forEach((v, i) => assert.ok(Math.abs(v - (on[i] ?? 0)) < 1e-3 * (1 + Math.abs(v))));
+  });
+
+  it('can be followed by a fine-tuning stage that starts from the solved head (LP-FT)', async () => {
+    const { model, result: pending } = run('on', [probe, { plan: planFreeze(TINY, 'all'), learningRate: 0.001, maxEpochs: 2 }]);
+    const result = await pending;
+    assert.deepEqual(result.epochs.map((e) => [e.epoch, e.stage]), [[0, 1], [1, 2], [2, 2]]);
+    model.dispose();
+  });
+});

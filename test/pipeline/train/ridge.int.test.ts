@@ -1,0 +1,116 @@
+/**
+ * The linear probe's ridge solve against numpy's solution of the same objective written differently
+ * (augmented [X 1] normal equations with an unpenalised bias), in the primal (n > d) and dual (n < d)
+ * forms; λ chosen on the validation split; the temperature is the loss minimiser.
+ */
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { initBackend } from '../../../src/pipeline/backend.js';
+import { chooseRidge, fitTemperature, ridgeScores, ridgeSolutions, softmaxLoss, type Features } from '../../../src/pipeline/train/ridge.js';
+import { venvPython } from '../../support/python.js';
+
+const NUMPY = `
+import json, sys
+import numpy as np
+job = json.loads(sys.argv[1])
+X = np.array(job['x'], dtype=np.float64).reshape(job['n'], job['d'])
+y = np.array(job['y']); K = job['k']
+counts = np.bincount(y, minlength=K)
+s = len(y) / (K * counts[y])
+Y = np.eye(K)[y]
+Xa = np.hstack([X, np.ones((len(y), 1))])
+P = job['lam'] * np.diag([1.0] * job['d'] + [0.0])
+Wa = np.linalg.solve(Xa.T @ (s[:, None] * Xa) + P, Xa.T @ (s[:, None] * Y))
+print(json.dumps({'kernel': Wa[:-1].ravel().tolist(), 'bias': Wa[-1].tolist()}))
+`;
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** `n` examples of `d` features, class means apart on the first features; unbalanced classes when `skew`. */
+function features(n: number, d: number, k: number, seed: number, skew = false): Features {
+  const rand = lcg(seed);
+  const labels = Int32Array.from({ length: n }, (_, i) => (skew ? Math.max(0, (i % (k + 2)) - 2) : i % k));
+  const values = Float32Array.from({ length: n * d }, (_, idx) => {
+    const i = Math.floor(idx / d);
+    const j = idx % d;
+    return (j === (labels[i] ?? 0) ? 2 : 0) + rand() - 0.5;
+  });
+  return { values, labels, count: n, dim: d };
+}
+
+async function numpyRidge(f: Features, k: number, lam: number): Promise<{ kernel: number[]; bias: number[] }> {
+  const job = { x: Array.from(f.values), y: Array.from(f.labels), n: f.count, d: f.dim, k, lam };
+  const { stdout } = await promisify(execFile)(venvPython(), ['-c', NUMPY, JSON.stringify(job)], { maxBuffer: 2 ** 24 });
+  const parsed: unknown = JSON.parse(stdout);
+  assert.ok(typeof parsed === 'object' && parsed !== null && 'kernel' in parsed && 'bias' in parsed && Array.isArray(parsed.kernel) && Array.isArray(parsed.bias));
+  return { kernel: parsed.kernel.map(Number), bias: parsed.bias.map(Number) };
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, what);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i] ?? Number.NaN;
+    const e = expected[i] ?? Number.NaN;
+    assert.ok(Math.abs(a - e) <= tol * (1 + Math.abs(e)), `${what}[${i}]: ${a} vs numpy ${e}`);
+  }
+}
+
+describe('ridge linear probe', () => {
+  before(async () => {
+    assert.equal((await initBackend('tensorflow')).name, 'tensorflow');
+  });
+
+  for (const [form, n, d] of [['primal', 40, 6], ['dual', 9, 20]] as const) {
+    it(`equals numpy's class-balanced ridge with an unpenalised bias (${form} form, n=${n}, d=${d})`, async () => {
+      const f = features(n, d, 3, 7, true);
+      for (const lam of [0.05, 3]) {
+        const [ours] = ridgeSolutions(f, 3, [lam]);
+        assert.ok(ours !== undefined);
+        const ref = await numpyRidge(f, 3, lam);
+        assertClose(ours.kernel, ref.kernel, 1e-4, `kernel λ=${lam}`);
+        assertClose(ours.bias, ref.bias, 1e-4, `bias λ=${lam}`);
+      }
+    });
+  }
+
+  it('chooses λ on the validation split', () => {
+    const train = features(8, 12, 2, 3);
+    const [small, large] = [1e-4, 1e3];
+    const solutions = ridgeSolutions(train, 2, [small, large]);
+    // validation points labelled by what one λ predicts: that λ is right on every one
+    const rand = lcg(11);
+    const probe: Features = { values: Float32Array.from({ length: 200 * 12 }, () => 4 * rand() - 2), labels: new Int32Array(200), count: 200, dim: 12 };
+    const labelledBy = (which: number): Features => {
+      const solution = solutions[which];
+      assert.ok(solution !== undefined);
+      const scores = ridgeScores(solution, probe, 2);
+      return { ...probe, labels: Int32Array.from({ length: probe.count }, (_, i) => ((scores[2 * i + 1] ?? 0) > (scores[2 * i] ?? 0) ? 1 : 0)) };
+    };
+    const bySmall = labelledBy(0);
+    const byLarge = labelledBy(1);
+    assert.ok(bySmall.labels.some((y, i) => y !== byLarge.labels[i]), 'the two λ must disagree somewhere for this test to mean anything');
+    const onSmall = chooseRidge(train, bySmall, 2, [small, large]);
+    assert.equal(onSmall.solution.lambda, small);
+    assert.equal(onSmall.candidates[0]?.valAccuracy, 1);
+    assert.ok((onSmall.candidates[1]?.valAccuracy ?? 1) < 1);
+    assert.equal(chooseRidge(train, byLarge, 2, [small, large]).solution.lambda, large);
+  });
+
+  it('fits the temperature that minimises the validation loss', () => {
+    const scores = Float64Array.from([0.9, 0.1, 0.2, 0.7, 0.6, 0.5, 0.1, 0.8]);
+    const labels = Int32Array.from([0, 1, 1, 1]);
+    const t = fitTemperature(scores, labels, 2);
+    const grid = Array.from({ length: 2000 }, (_, i) => 0.1 * 1.005 ** i).filter((x) => x <= 100);
+    const bestOnGrid = grid.reduce((b, x) => (softmaxLoss(scores, labels, 2, x) < softmaxLoss(scores, labels, 2, b) ? x : b));
+    assert.ok(Math.abs(t - bestOnGrid) / bestOnGrid < 0.01, `temperature ${t} vs grid minimum ${bestOnGrid}`);
+    assert.ok(softmaxLoss(scores, labels, 2, t) < softmaxLoss(scores, labels, 2, 1));
+  });
+});
