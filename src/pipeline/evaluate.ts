@@ -1,6 +1,7 @@
 /**
  * Loss, accuracy, per-class accuracy and the confusion matrix of a model over a batch source.
- * Used for the validation set every epoch and for the test set once at the end.
+ * Used for the validation set every epoch and for the test set once at the end. A source with several
+ * views per example (test-time augmentation, tta.ts) is scored on the mean of the views' probabilities.
  */
 import * as tf from '@tensorflow/tfjs';
 import { labelAt } from './data/checked.js';
@@ -41,8 +42,11 @@ export async function evaluate(
     const [nll, predicted, top] = tf.tidy(() => {
       const x = source.batch(all.subarray(start, end));
       const out = model.predict(x);
-      const probs = Array.isArray(out) ? out[0] : out;
-      if (probs === undefined) throw new Error('model.predict returned no output');
+      const viewProbs = Array.isArray(out) ? out[0] : out;
+      if (viewProbs === undefined) throw new Error('model.predict returned no output');
+      // several views per example (test-time augmentation): the mean of their softmax outputs
+      const views = source.views ?? 1;
+      const probs = views === 1 ? viewProbs : tf.mean(tf.reshape(viewProbs, [views, end - start, numClasses]), 0);
       const picked = tf.sum(tf.mul(probs, tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses)), 1);
       const loss = tf.sum(tf.neg(tf.log(tf.clipByValue(picked, EPSILON, 1 - EPSILON))));
       return [loss, tf.argMax(probs, 1), tf.max(probs, 1)];

@@ -111,6 +111,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
         batchSize: params.batch_size,
         patience: params.use_early_stop ? params.patience : undefined,
         seed: params.seed,
+        tta: params.tta,
         now: deps.now,
         onEpoch: (m, context) => events?.epoch?.(m, context),
         onProgress: checkpoints.progress(phase),

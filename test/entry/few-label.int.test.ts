@@ -1,6 +1,7 @@
 /**
  * The label-scarce recipes through the built CLI against a real MLflow server: the ridge-solved
- * linear probe logs its λ, and its model is an ordinary one that `transferkit predict` reads.
+ * linear probe logs its λ, and its model is an ordinary one that `transferkit predict` reads; test-time
+ * augmentation is logged as a parameter and scores the test set.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,9 +31,9 @@ describe('label-scarce recipes end to end', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  it('head_solver=ridge: one solved stage, λ logged, a model predict reads', async () => {
+  it('head_solver=ridge with tta=flip: one solved stage, λ logged, a model predict reads', async () => {
     const out = join(work, 'ridge');
-    const res = await runCli([...base(out), '--head_solver', 'ridge'], childEnv({ MLFLOW_TRACKING_URI: server.url, MLFLOW_EXPERIMENT_NAME: 'ridge' }));
+    const res = await runCli([...base(out), '--head_solver', 'ridge', '--tta', 'flip'], childEnv({ MLFLOW_TRACKING_URI: server.url, MLFLOW_EXPERIMENT_NAME: 'ridge' }));
     assert.equal(res.exitCode, 0, res.stderr.slice(-3000));
     const client = clientFor(server.url);
     const run = await onlyRun(client, 'ridge');
@@ -40,6 +41,8 @@ describe('label-scarce recipes end to end', () => {
     const tags = tagsOf(run);
     assert.ok(Number(tags['transferkit.ridge_lambda']) > 0, `ridge_lambda tag: ${tags['transferkit.ridge_lambda']}`);
     assert.ok(Number(tags['transferkit.ridge_temperature']) > 0);
+    assert.equal(paramsOf(run)['tta'], 'flip');
+    assert.ok(Number.isFinite(run.data.metrics?.find((m) => m.key === 'test_accuracy')?.value));
     assert.equal(paramsOf(run)['effective_effective_head'], 'linear');
     assert.deepEqual(await historySteps(client, run.info.run_id, 'val_loss'), [0]);
     const meta: unknown = JSON.parse(await readFile(join(out, 'model', 'transferkit.json'), 'utf8'));

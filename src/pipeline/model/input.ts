@@ -40,13 +40,20 @@ export function preprocess(x: tf.Tensor4D, p: Preprocessing): tf.Tensor4D {
   });
 }
 
-/** The batch as the backbone's input; `augment` (training only) flips/crops before resizing. */
-export function imageBatch(set: ImageSet, indices: ArrayLike<number>, spec: InputSpec, augment?: AugmentOptions): tf.Tensor4D {
+/** Pixels → pixels at the dataset's resolution (RGB, [0, 255]), before resizing: augmentation, test-time views. */
+export type PixelTransform = (x: tf.Tensor4D) => tf.Tensor4D;
+
+/**
+ * The batch as the backbone's input; `augment` (training only) flips/crops before resizing, or any
+ * pixel transform does (test-time augmentation stacks its views along the batch axis).
+ */
+export function imageBatch(set: ImageSet, indices: ArrayLike<number>, spec: InputSpec, augment?: AugmentOptions | PixelTransform): tf.Tensor4D {
   const pixels = gatherPixels(set, indices);
   return tf.tidy(() => {
     let x: tf.Tensor4D = tf.tensor4d(pixels, [indices.length, set.height, set.width, set.channels]);
     if (set.channels === 1) x = tf.tile(x, [1, 1, 1, 3]);
-    if (augment !== undefined && augment.ops.length > 0) x = augmentBatch(x, augment);
+    if (typeof augment === 'function') x = augment(x);
+    else if (augment !== undefined && augment.ops.length > 0) x = augmentBatch(x, augment);
     if (set.height !== spec.inputSize || set.width !== spec.inputSize) {
       // half-pixel centres, as TF2's tf.image.resize does
       x = tf.image.resizeBilinear(x, [spec.inputSize, spec.inputSize], false, true);

@@ -6,13 +6,14 @@
 import { ParamError } from '../../errors.js';
 import type { TrainParams } from './train.js';
 
-type FewLabelParams = Pick<TrainParams, 'head' | 'head_solver' | 'retrained_conv_layers' | 'retrained_blocks' | 'validation_fraction' | 'adaptation' | 'target_dataset'>;
+type FewLabelParams = Pick<TrainParams, 'head' | 'head_solver' | 'tta' | 'retrained_conv_layers' | 'retrained_blocks' | 'validation_fraction' | 'adaptation' | 'target_dataset'>;
 
 export function checkFewLabelParams(params: FewLabelParams): void {
   const adapting = params.adaptation !== 'none' || params.target_dataset !== undefined;
   const given: [string, string, boolean][] = [
     ['head', params.head, params.head === 'linear'],
     ['head_solver', params.head_solver, params.head_solver !== 'adam'],
+    ['tta', params.tta, params.tta !== 'none'],
   ];
   const refused = given.find(([, , on]) => on);
   if (adapting && refused !== undefined) {

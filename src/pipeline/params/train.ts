@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { BACKBONE_NAMES } from '../model/backbones.js';
+import { TTA_MODES } from '../tta.js';
 import { augmentations, flag, resumeSpec, float, int, intOrAll, oneOf, optionalText, registeredModelName, text } from './fields.js';
 
 export const trainParamsSchema = z.strictObject({
@@ -31,6 +32,8 @@ export const trainParamsSchema = z.strictObject({
   batch_size: int(1, 65_536, 32),
   seed: int(0, 2_147_483_647, 42),
   augment: augmentations(),
+  // Label-scarce recipes (issue 17).
+  tta: oneOf(TTA_MODES, 'none'),
   // Stage 2 (feature extraction, then fine-tuning): unfreeze more layers at a smaller learning rate.
   fine_tune_conv_layers: intOrAll(0, 1000, 0),
   fine_tune_blocks: intOrAll(0, 100, 0),
@@ -95,6 +98,7 @@ export const trainParamDocs: Readonly<Record<keyof typeof trainParamsSchema.shap
   batch_size: 'Images per optimizer step.',
   seed: 'Fixes label sampling, shuffling, augmentation and initialisation.',
   augment: 'Augmentation of the training images each epoch (flip: horizontal flip; crop: random crop after padding), seeded per epoch and batch.',
+  tta: 'Test-time augmentation of the test-set evaluation: the mean softmax over views of each image; "flip" (the image and its mirror), "flip_crop" (both, each also shifted to the 4 corners of the training crop\'s padding: 10 views). Validation during training is not augmented.',
   fine_tune_conv_layers: 'A second stage: after the first has trained the head, unfreeze this many last conv layers (VGG, small-cnn).',
   fine_tune_blocks: 'A second stage: after the first has trained the head, unfreeze this many last blocks.',
   fine_tune_lr_factor: "Stage 2's learning rate = learning_rate × this.",

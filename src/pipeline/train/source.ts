@@ -12,6 +12,8 @@ export interface BatchSource {
   readonly count: number;
   /** Class index per example, 0..numClasses-1. */
   readonly labels: Int32Array;
+  /** Views per example (test-time augmentation, tta.ts): a batch of n holds views × n rows, view after view. Default 1. */
+  readonly views?: number;
   /**
    * A new tensor the caller disposes. `batchSeed` (given by the trainer per epoch and batch) drives
    * augmentation; sources without augmentation ignore it.

@@ -20,6 +20,7 @@ import type { StageRecord } from '../checkpoint/state.js';
 import type { EarlyStopState } from './early-stop.js';
 import { fit, type EpochMetrics, type FitProgress, type FitResult, type FitResume } from './fit.js';
 import { probeStage } from './probe.js';
+import { ttaSource, type TtaMode } from '../tta.js';
 import { reportingOutOfMemory } from './oom.js';
 import { trainingInputs, type CacheSettings } from './inputs.js';
 
@@ -54,6 +55,8 @@ export interface PhaseOptions {
   readonly signal?: AbortSignal;
   /** Bars for each epoch and the test-set evaluation. */
   readonly progress?: Progress;
+  /** Test-time augmentation of the test-set evaluation (tta.ts): the whole classifier on each view. */
+  readonly tta?: TtaMode;
 }
 
 export interface PhaseProgress {
@@ -174,8 +177,10 @@ export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promis
       });
       if (stage === o.stages.length) {
         const label = `${o.phase === 'target' ? '' : `${o.phase} `}test set`;
-        test = await withProgress(o.progress, { label, total: inputs.test.count, unit: 'images' }, (task) =>
-          reportingOutOfMemory(() => evaluate(inputs.model, inputs.test, o.numClasses, o.batchSize, task), o.batchSize, 'evaluating the test set'),
+        const tta = o.tta === undefined || o.tta === 'none' ? undefined : o.tta;
+        const [testModel, testSource] = tta === undefined ? [inputs.model, inputs.test] : [model, ttaSource(o.sets.test, o.input, tta)];
+        test = await withProgress(o.progress, { label, total: testSource.count, unit: 'images' }, (task) =>
+          reportingOutOfMemory(() => evaluate(testModel, testSource, o.numClasses, o.batchSize, task), o.batchSize, 'evaluating the test set'),
         );
       }
     } finally {

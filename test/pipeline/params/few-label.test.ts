@@ -32,5 +32,6 @@ describe('label-scarce recipe parameters', () => {
     rejects({ head_solver: 'ridge', validation_fraction: '0', use_early_stop: '0' }, 'validation_fraction', /above 0 with head_solver=ridge/);
     rejects({ head_solver: 'ridge', adaptation: 'coral', target_dataset: 'usps' }, 'head_solver', /not available with domain adaptation/);
     rejects({ head: 'linear', target_dataset: 'usps' }, 'head', /not available with domain adaptation/);
+    rejects({ tta: 'flip', adaptation: 'dann', target_dataset: 'usps' }, 'tta', /not available with domain adaptation/);
   });
 });
