@@ -137,11 +137,8 @@ export function tables(runs: readonly Run[], configs: readonly string[], sizes: 
       const rs = pick(runs, c, size, budget);
       return rs.length === 0 ? 'not run' : Math.max(...rs.map((r) => r.peak_rss_mb)).toFixed(0);
     })),
-    '',
-    `**Beats ${labels[baseline] ?? baseline} by more than the spread** (mean margin > the larger sample sd of the two)`,
-    '',
-    '| px | labels/class | configs |',
-    '|---|---|---|',
-    ...beats,
+    ...(configs.includes(baseline)
+      ? ['', `**Beats ${labels[baseline] ?? baseline} by more than the spread** (mean margin > the larger sample sd of the two)`, '', '| px | labels/class | configs |', '|---|---|---|', ...beats]
+      : []),
   ];
 }
