@@ -77,7 +77,7 @@ type Config = keyof typeof CONFIGS;
 const isConfig = (c: string): c is Config => c in CONFIGS;
 const chosen = arg('configs', 'lite0_imagenet_frozen,lite0_random_frozen,small_cnn_scratch').split(',').filter(isConfig);
 const command = `node --import tsx bench/imagenet-features.ts --seeds ${seeds.join(',')} --budgets ${budgets.join(',')} --sizes ${sizes.join(',')} --epochs ${epochs} --configs ${chosen.join(',')} --name ${name}${choose ? ' --choose_size 1' : ''}${resume ? ' --resume 1' : ''}`;
-const commands = [...(previous?.commands ?? []), command];
+const commands = [...new Set([...(previous?.commands ?? []), command])]; // a --resume with every run done only re-renders
 const protocols = budgets.map((b) => ({ budget: b, ...protocolFor(b, fraction, epochs, patience) }));
 const mach = await machine({});
 
