@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# What a person sees on a terminal: the quickstart's transfer step (`transferkit train`, small CNN
-# from out/quickstart-source/model, Fashion-MNIST 5-9, 300 labels per class, tracked into a
+# What a person sees on a terminal: the small-CNN recipe's transfer step (`transferkit train`, small CNN
+# from out/fashion-source/model, Fashion-MNIST 5-9, 300 labels per class, tracked into a
 # throw-away MLflow store) run in a 130-column tmux pty. Writes bench/results/terminal-train.md:
 # the command, the commit, the machine, the screen while an epoch's bar runs, and the screen at the end.
-#   bash scripts/quickstart.sh   # once, for out/quickstart-source/model
+#   once, for out/fashion-source/model: the recipe's source run in docs/recipes.md ("as two runs")
 #   bash bench/terminal.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-[ -f out/quickstart-source/model/transferkit.json ] || { echo "run bash scripts/quickstart.sh first" >&2; exit 1; }
+[ -f out/fashion-source/model/transferkit.json ] || { echo "out/fashion-source/model is missing: run the source step of docs/recipes.md's two-run source/target recipe first" >&2; exit 1; }
 store="$(mktemp -d)"
 session="tk-terminal-$$"
-command="node dist/entry/cli.js train --dataset fashion-mnist --classes 5-9 --backbone small-cnn --weights out/quickstart-source/model --samples_per_class 300 --output_dir out/terminal-train"
+command="node dist/entry/cli.js train --dataset fashion-mnist --classes 5-9 --backbone small-cnn --weights out/fashion-source/model --samples_per_class 300 --output_dir out/terminal-train"
 trap 'tmux kill-session -t "$session" 2>/dev/null || true; rm -rf "$store"' EXIT
 rm -rf out/terminal-train
 tmux new-session -d -s "$session" -x 130 -y 60 \
