@@ -9,11 +9,12 @@
  * images' activations (cold), later seeds reuse them; the per-run cache state is recorded.
  *
  *   npm run build && node --import tsx bench/imagenet-features.ts [--seeds 1,2,3] [--budgets 10,100] [--sizes 96] [--epochs 30]
- *     [--configs lite0_imagenet_frozen,...] [--name imagenet-features] [--choose_size 1] [--resume 1]
+ *     [--configs lite0_imagenet_frozen,...] [--name imagenet-features] [--choose_size 1] [--resume 1] [--note TEXT]
  *
  * --sizes lists input sides for the Lite0 configs (the small CNN runs at 28 px whatever the size);
  * --choose_size 1 applies the input-size rule (imagenet-support.ts chooseSize) to lite0_imagenet_frozen.
- * --resume 1 keeps the runs already in bench/results/<name>.json and runs only the missing ones.
+ * --resume 1 keeps the runs already in bench/results/<name>.json and runs only the missing ones;
+ * --note adds a sentence to the file's notes (kept across resumes).
  * Writes bench/results/<name>.json and .md (machine, commit, command, every run), after every run.
  */
 import { execFileSync } from 'node:child_process';
@@ -37,6 +38,7 @@ const fraction = 0.2;
 const name = arg('name', 'imagenet-features');
 const choose = arg('choose_size', '0') === '1';
 const resume = arg('resume', '0') === '1';
+const note = arg('note', '');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 if (await distIsStale()) throw new Error('dist/ is older than src/: run `npm run build` first');
@@ -56,7 +58,7 @@ const runSchema = z.object({
   activation_cache: z.string(), wall_seconds: z.number(), peak_rss_mb: z.number(), cpu_seconds: z.number(), contention: z.number(),
 });
 const resultsPath = join(BENCH, 'results', `${name}.json`);
-const previous = resume ? z.object({ runs: z.array(runSchema), commands: z.array(z.string()) }).parse(JSON.parse(await readFile(resultsPath, 'utf8'))) : undefined;
+const previous = resume ? z.object({ runs: z.array(runSchema), commands: z.array(z.string()), notes: z.array(z.string()).default([]) }).parse(JSON.parse(await readFile(resultsPath, 'utf8'))) : undefined;
 
 const lite0 = (weights: string, size: number, trainable: readonly string[]) => ['--backbone', 'efficientnet_lite0', '--weights', weights, '--input_size', String(size), '--head', 'pooled', ...trainable];
 const CONFIGS = {
@@ -78,6 +80,7 @@ const isConfig = (c: string): c is Config => c in CONFIGS;
 const chosen = arg('configs', 'lite0_imagenet_frozen,lite0_random_frozen,small_cnn_scratch').split(',').filter(isConfig);
 const command = `node --import tsx bench/imagenet-features.ts --seeds ${seeds.join(',')} --budgets ${budgets.join(',')} --sizes ${sizes.join(',')} --epochs ${epochs} --configs ${chosen.join(',')} --name ${name}${choose ? ' --choose_size 1' : ''}${resume ? ' --resume 1' : ''}`;
 const commands = [...new Set([...(previous?.commands ?? []), command])]; // a --resume with every run done only re-renders
+const notes = [...new Set([...(previous?.notes ?? []), note])].filter((n) => n !== '');
 const protocols = budgets.map((b) => ({ budget: b, ...protocolFor(b, fraction, epochs, patience) }));
 const mach = await machine({});
 
@@ -96,6 +99,7 @@ async function write(runs: readonly Run[], done: boolean): Promise<void> {
     '',
     `Measured at commit ${[...new Set(runs.map((r) => r.commit))].join(', ') || commit}${dirty ? ' (with uncommitted changes)' : ''} on ${mach.cpu_model} (${mach.cpus} CPUs shared with other sessions), node ${mach.node}, with:`,
     ...commands.map((c) => `- \`${c}\``),
+    ...notes.map((n) => `\nNote: ${n}`),
     done ? '' : `\n**Incomplete**: ${runs.length} runs so far; "not run" cells had not finished when this file was written.\n`,
     ...tables(runs, chosen, sizes, budgets, LABELS, 'small_cnn_scratch'),
     ...(pick === undefined ? [] : ['', `**Chosen input size: ${pick.size} px**. Rule: ${pick.rule}.`]),
@@ -103,7 +107,7 @@ async function write(runs: readonly Run[], done: boolean): Promise<void> {
     'Every run is in the .json (accuracy, best epoch, epochs run, wall seconds, peak RSS, CPU seconds, contention = share of the machine used by other processes meanwhile).',
   ];
   await mkdir(join(BENCH, 'results'), { recursive: true });
-  const json = { commands, commit, dirty, complete: done, machine: mach, seeds, budgets, sizes, epochs, patience, validation_fraction: fraction, protocols, chosen_size: pick, runs, summary: cells(runs, chosen, sizes, budgets) };
+  const json = { commands, notes, commit, dirty, complete: done, machine: mach, seeds, budgets, sizes, epochs, patience, validation_fraction: fraction, protocols, chosen_size: pick, runs, summary: cells(runs, chosen, sizes, budgets) };
   await writeFile(join(BENCH, 'results', `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
   await writeFile(join(BENCH, 'results', `${name}.md`), `${md.join('\n')}\n`);
 }
