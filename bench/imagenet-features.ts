@@ -41,10 +41,10 @@ const resume = arg('resume', '0') === '1';
 const note = arg('note', '');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-if (await distIsStale()) throw new Error('dist/ is older than src/: run `npm run build` first');
 const git = (...a: string[]) => execFileSync('git', a, { cwd: REPO, encoding: 'utf8' }).trim();
-const commit = git('rev-parse', '--short', 'HEAD');
 const dirty = git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results') !== ''; // result files rewrite themselves
+/** HEAD, marked when the tree (bench/results aside) had uncommitted changes; recorded per run. */
+const commit = `${git('rev-parse', '--short', 'HEAD')}${dirty ? '+uncommitted' : ''}`;
 const work = join(await dataRoot(), name);
 const env = childEnv({ TRANSFERKIT_TRACKING: 'off' });
 const metricsFile = z.object({
@@ -97,7 +97,7 @@ async function write(runs: readonly Run[], done: boolean): Promise<void> {
     'Protocol per budget (the same for every config):',
     ...protocols.map((p) => `- ${p.budget}/class: ${p.text}`),
     '',
-    `Measured at commit ${[...new Set(runs.map((r) => r.commit))].join(', ') || commit}${dirty ? ' (with uncommitted changes)' : ''} on ${mach.cpu_model} (${mach.cpus} CPUs shared with other sessions), node ${mach.node}, with:`,
+    `Measured at commit ${[...new Set(runs.map((r) => r.commit))].join(', ') || commit} on ${mach.cpu_model} (${mach.cpus} CPUs shared with other sessions), node ${mach.node}, with:`,
     ...commands.map((c) => `- \`${c}\``),
     ...notes.map((n) => `\nNote: ${n}`),
     done ? '' : `\n**Incomplete**: ${runs.length} runs so far; "not run" cells had not finished when this file was written.\n`,
@@ -107,7 +107,7 @@ async function write(runs: readonly Run[], done: boolean): Promise<void> {
     'Every run is in the .json (accuracy, best epoch, epochs run, wall seconds, peak RSS, CPU seconds, contention = share of the machine used by other processes meanwhile).',
   ];
   await mkdir(join(BENCH, 'results'), { recursive: true });
-  const json = { commands, notes, commit, dirty, complete: done, machine: mach, seeds, budgets, sizes, epochs, patience, validation_fraction: fraction, protocols, chosen_size: pick, runs, summary: cells(runs, chosen, sizes, budgets) };
+  const json = { commands, notes, complete: done, machine: mach, seeds, budgets, sizes, epochs, patience, validation_fraction: fraction, protocols, chosen_size: pick, runs, summary: cells(runs, chosen, sizes, budgets) };
   await writeFile(join(BENCH, 'results', `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
   await writeFile(join(BENCH, 'results', `${name}.md`), `${md.join('\n')}\n`);
 }
@@ -119,6 +119,7 @@ for (const size of sizes) {
     for (const seed of seeds) {
       for (const config of chosen) {
         if (runs.some((r) => r.config === config && r.size === size && r.budget === p.budget && r.seed === seed)) continue;
+        if (runs.length === (previous?.runs.length ?? 0) && (await distIsStale())) throw new Error('dist/ is older than src/: run `npm run build` first');
         const out = join(work, `${config}-${size}-${p.budget}-${seed}`);
         await rm(out, { recursive: true, force: true });
         const all = ['train', '--dataset', 'fashion-mnist', '--samples_per_class', String(p.budget), '--seed', String(seed), ...p.args, ...CONFIGS[config](size), '--output_dir', out, '--cache_dir', join(work, `cache-${config}-${size}`)];
