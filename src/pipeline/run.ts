@@ -112,6 +112,8 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
         patience: params.use_early_stop ? params.patience : undefined,
         seed: params.seed,
         tta: params.tta,
+        // the label-scarce fine-tuning recipes shape the target model only (not the source model or the baseline)
+        ...(phase === 'target' ? { backboneLrFactor: params.backbone_lr_factor, l2spWeight: params.l2sp_weight } : {}),
         now: deps.now,
         onEpoch: (m, context) => events?.epoch?.(m, context),
         onProgress: checkpoints.progress(phase),

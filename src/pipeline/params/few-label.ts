@@ -6,7 +6,7 @@
 import { ParamError } from '../../errors.js';
 import type { TrainParams } from './train.js';
 
-type FewLabelParams = Pick<TrainParams, 'head' | 'head_solver' | 'tta' | 'retrained_conv_layers' | 'retrained_blocks' | 'validation_fraction' | 'adaptation' | 'target_dataset'>;
+type FewLabelParams = Pick<TrainParams, 'head' | 'head_solver' | 'tta' | 'backbone_lr_factor' | 'l2sp_weight' | 'weights' | 'fine_tune_conv_layers' | 'fine_tune_blocks' | 'retrained_conv_layers' | 'retrained_blocks' | 'validation_fraction' | 'adaptation' | 'target_dataset'>;
 
 export function checkFewLabelParams(params: FewLabelParams): void {
   const adapting = params.adaptation !== 'none' || params.target_dataset !== undefined;
@@ -14,12 +14,15 @@ export function checkFewLabelParams(params: FewLabelParams): void {
     ['head', params.head, params.head === 'linear'],
     ['head_solver', params.head_solver, params.head_solver !== 'adam'],
     ['tta', params.tta, params.tta !== 'none'],
+    ['backbone_lr_factor', String(params.backbone_lr_factor), params.backbone_lr_factor !== 1],
+    ['l2sp_weight', String(params.l2sp_weight), params.l2sp_weight !== 0],
   ];
   const refused = given.find(([, , on]) => on);
   if (adapting && refused !== undefined) {
     const [name, value] = refused;
     throw new ParamError(name, `Parameter "${name}" (${value}) is not available with domain adaptation (adaptation/target_dataset); leave it at its default`);
   }
+  checkFineTuning(params);
   if (params.head_solver !== 'ridge') return;
   if (params.head !== 'auto' && params.head !== 'linear') {
     throw new ParamError('head', `Parameter "head" must be "linear" or "auto" with head_solver=ridge (the ridge solve fits a Dense layer on pooled features), got "${params.head}"`);
@@ -33,5 +36,20 @@ export function checkFewLabelParams(params: FewLabelParams): void {
   }
   if (params.validation_fraction === 0) {
     throw new ParamError('validation_fraction', 'Parameter "validation_fraction" must be above 0 with head_solver=ridge (λ is chosen on the validation split), got 0 (number)');
+  }
+}
+
+/** backbone_lr_factor and l2sp_weight act only while backbone layers train, and L2-SP needs weights to pull toward. */
+function checkFineTuning(params: FewLabelParams): void {
+  const trains = [params.retrained_conv_layers, params.retrained_blocks, params.fine_tune_conv_layers, params.fine_tune_blocks].some((n) => n !== 0);
+  const given = params.backbone_lr_factor !== 1 ? (['backbone_lr_factor', params.backbone_lr_factor] as const) : params.l2sp_weight !== 0 ? (['l2sp_weight', params.l2sp_weight] as const) : undefined;
+  if (given !== undefined && !trains) {
+    throw new ParamError(
+      given[0],
+      `Parameter "${given[0]}" (${given[1]}) acts only while backbone layers train, and this run trains none; set retrained_blocks/retrained_conv_layers or fine_tune_blocks/fine_tune_conv_layers, or leave it at its default`,
+    );
+  }
+  if (params.l2sp_weight !== 0 && params.weights === 'none') {
+    throw new ParamError('l2sp_weight', `Parameter "l2sp_weight" (${params.l2sp_weight}) pulls the backbone toward its transferred weights, but weights=none starts from random ones; use pretrained weights or l2sp_weight=0`);
   }
 }

@@ -20,6 +20,9 @@ import type { StageRecord } from '../checkpoint/state.js';
 import type { EarlyStopState } from './early-stop.js';
 import { fit, type EpochMetrics, type FitProgress, type FitResult, type FitResume } from './fit.js';
 import { probeStage } from './probe.js';
+import { anchorToStart } from './l2sp.js';
+import { stageOptimizer } from './scaled-adam.js';
+import { backboneLayers } from '../model/build.js';
 import { ttaSource, type TtaMode } from '../tta.js';
 import { reportingOutOfMemory } from './oom.js';
 import { trainingInputs, type CacheSettings } from './inputs.js';
@@ -57,6 +60,10 @@ export interface PhaseOptions {
   readonly progress?: Progress;
   /** Test-time augmentation of the test-set evaluation (tta.ts): the whole classifier on each view. */
   readonly tta?: TtaMode;
+  /** Discriminative learning rates (scaled-adam.ts): the backbone's = the stage's × this (default 1). */
+  readonly backboneLrFactor?: number;
+  /** L2-SP (l2sp.ts): the weight α of the pull toward the backbone's weights at the phase's start (default 0: none). */
+  readonly l2spWeight?: number;
 }
 
 export interface PhaseProgress {
@@ -119,6 +126,15 @@ function carriedBest(earlier: StageRecord | undefined, model: tf.LayersModel): E
 }
 
 export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promise<PhaseResult> {
+  const anchor = o.l2spWeight === undefined || o.l2spWeight === 0 ? undefined : anchorToStart(model, o.backbone, o.l2spWeight);
+  try {
+    return await trainStages(model, o);
+  } finally {
+    anchor?.dispose();
+  }
+}
+
+async function trainStages(model: tf.LayersModel, o: PhaseOptions): Promise<PhaseResult> {
   const t0 = o.now();
   const records: StageRecord[] = [];
   let test: Evaluation | undefined;
@@ -135,7 +151,9 @@ export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promis
     const inputs = await trainingInputs(model, o.sets, o.input, o.progress === undefined ? o.cache : { ...o.cache, progress: o.progress });
     try {
       const cacheTags = Object.fromEntries(Object.entries(inputs.cacheTags).map(([k, v]) => [stageKey(k, stage), v]));
-      inputs.model.compile({ optimizer: tf.train.adam(spec.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+      const backboneWeights = () => backboneLayers(model, o.backbone).flatMap(({ layer }) => layer.weights);
+      const optimizer = stageOptimizer(backboneWeights, spec.learningRate, o.backboneLrFactor ?? 1);
+      inputs.model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
       if (resume !== undefined) await resume.restore(inputs.model);
       const carried = resume === undefined && o.patience !== undefined ? carriedBest(records.at(-1), inputs.model) : undefined;
       const fitResume = resume?.fit ?? (carried === undefined ? undefined : { epochs: [], done: false, earlyStop: carried });
