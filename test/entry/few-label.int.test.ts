@@ -1,11 +1,14 @@
 /**
  * The label-scarce recipes through the built CLI against a real MLflow server: the ridge-solved
  * linear probe logs its λ, and its model is an ordinary one that `transferkit predict` reads; test-time
- * augmentation is logged as a parameter and scores the test set.
+ * augmentation is logged as a parameter and scores the test set; backbone_lr_factor and l2sp_weight
+ * reach the target model's training (its exported conv layers stay where they started).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/pipeline/backend.js';
 import { join } from 'node:path';
 import { childEnv, runCli, tempDir, tinyCifar } from '../support/cli.js';
 import { clientFor, historySteps, onlyRun, paramsOf, tagsOf } from '../support/mlflow-checks.js';
@@ -21,6 +24,7 @@ describe('label-scarce recipes end to end', () => {
   ];
 
   before(async () => {
+    assert.equal((await initBackend('tensorflow')).name, 'tensorflow');
     server = await startTestServer();
     data = await tinyCifar(20, 30);
     work = await tempDir('few-label');
@@ -53,5 +57,39 @@ describe('label-scarce recipes end to end', () => {
     const got: unknown = JSON.parse(await readFile(predicted, 'utf8'));
     assert.ok(typeof got === 'object' && got !== null && 'predictions' in got && Array.isArray(got.predictions));
     assert.equal(got.predictions.length, 30);
+  });
+
+  /** The largest change of any conv weight between two exported models. */
+  async function convDrift(from: string, to: string): Promise<number> {
+    const [a, b] = await Promise.all([from, to].map((dir) => tf.loadLayersModel(`file://${join(dir, 'model.json')}`)));
+    assert.ok(a !== undefined && b !== undefined);
+    const drift = (names: readonly string[]) => Math.max(...names.flatMap((name) => {
+      const [wa, wb] = [a.getLayer(name).getWeights(), b.getLayer(name).getWeights()];
+      return wa.map((w, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(w, wb[i] ?? w))).dataSync()[0] ?? Number.NaN));
+    }));
+    const convs = a.layers.filter((l) => l.getClassName() === 'Conv2D').map((l) => l.name);
+    assert.ok(convs.length > 0);
+    const result = drift(convs);
+    a.dispose();
+    b.dispose();
+    return result;
+  }
+
+  it('backbone_lr_factor=0 and a huge l2sp_weight keep the fine-tuned conv layers at the transferred weights', async () => {
+    // the transferred weights: the ridge run's model folder (small-cnn, its conv layers as initialised)
+    const source = join(work, 'ridge', 'model');
+    const env = childEnv({ MLFLOW_TRACKING_URI: server.url, MLFLOW_EXPERIMENT_NAME: 'fine-tune' });
+    const runs = { still: ['--backbone_lr_factor', '0'], pulled: ['--l2sp_weight', '1000000'], free: [] } as const;
+    const drifts: Record<string, number> = {};
+    for (const [name, extra] of Object.entries(runs)) {
+      const out = join(work, name);
+      const args = [...base(out).map((a) => (a === 'none' ? source : a)), '--retrained_conv_layers', 'all', '--max_epochs', '3', '--use_early_stop', '0', '--learning_rate', '0.01', ...extra];
+      const res = await runCli(args, env);
+      assert.equal(res.exitCode, 0, res.stderr.slice(-3000));
+      drifts[name] = await convDrift(source, join(out, 'model'));
+    }
+    assert.equal(drifts['still'], 0, JSON.stringify(drifts));
+    assert.ok((drifts['free'] ?? 0) > 0.05, JSON.stringify(drifts));
+    assert.ok((drifts['pulled'] ?? 1) < 0.02, JSON.stringify(drifts));
   });
 });
