@@ -102,7 +102,7 @@ export const trainParamDocs: Readonly<Record<keyof typeof trainParamsSchema.shap
   augment: 'Augmentation of the training images each epoch (flip: horizontal flip; crop: random crop after padding), seeded per epoch and batch.',
   tta: 'Test-time augmentation of the test-set evaluation: the mean softmax over views of each image; "flip" (the image and its mirror), "flip_crop" (both, each also shifted to the 4 corners of the training crop\'s padding: 10 views). Validation during training is not augmented.',
   backbone_lr_factor: "Discriminative learning rates: while backbone layers train (retrained_* or fine_tune_*), their learning rate is the stage's × this, the head's the stage's own (1 = one rate; 0 = the backbone does not move). Target model only.",
-  l2sp_weight: 'L2-SP: while backbone layers train, the training loss gains l2sp_weight/2 × the squared distance of the backbone\'s weights from their transferred (pretrained or source-model) values, instead of drifting freely; 0 = off. Target model only; needs pretrained weights.',
+  l2sp_weight: 'L2-SP: while backbone layers train, the training loss gains half of l2sp_weight times the squared distance of the backbone\'s weights from their transferred (pretrained or source-model) values, instead of drifting freely; 0 = off. Target model only; needs pretrained weights.',
   fine_tune_conv_layers: 'A second stage: after the first has trained the head, unfreeze this many last conv layers (VGG, small-cnn).',
   fine_tune_blocks: 'A second stage: after the first has trained the head, unfreeze this many last blocks.',
   fine_tune_lr_factor: "Stage 2's learning rate = learning_rate × this.",
