@@ -9,12 +9,13 @@
  * images' activations (cold), later seeds reuse them; the per-run cache state is recorded.
  *
  *   npm run build && node --import tsx bench/imagenet-features.ts [--seeds 1,2,3] [--budgets 10,100] [--sizes 96] [--epochs 30]
- *     [--configs lite0_imagenet_frozen,...] [--name imagenet-features] [--choose_size 1] [--resume 1] [--note TEXT]
+ *     [--configs lite0_imagenet_frozen,...] [--name imagenet-features] [--choose_size 1] [--resume 1] [--render_only 1] [--note TEXT]
  *
  * --sizes lists input sides for the Lite0 configs (the small CNN runs at 28 px whatever the size);
  * --choose_size 1 applies the input-size rule (imagenet-support.ts chooseSize) to lite0_imagenet_frozen.
  * --resume 1 keeps the runs already in bench/results/<name>.json and runs only the missing ones;
- * --note adds a sentence to the file's notes (kept across resumes).
+ * --note adds a sentence to the file's notes (kept across resumes); --render_only 1 (with --resume 1)
+ * rewrites the .md and .json from the runs already there without running anything.
  * Writes bench/results/<name>.json and .md (machine, commit, command, every run), after every run.
  */
 import { execFileSync } from 'node:child_process';
@@ -38,6 +39,7 @@ const fraction = 0.2;
 const name = arg('name', 'imagenet-features');
 const choose = arg('choose_size', '0') === '1';
 const resume = arg('resume', '0') === '1';
+const renderOnly = arg('render_only', '0') === '1';
 const note = arg('note', '');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -79,12 +81,14 @@ type Config = keyof typeof CONFIGS;
 const isConfig = (c: string): c is Config => c in CONFIGS;
 const chosen = arg('configs', 'lite0_imagenet_frozen,lite0_random_frozen,small_cnn_scratch').split(',').filter(isConfig);
 const command = `node --import tsx bench/imagenet-features.ts --seeds ${seeds.join(',')} --budgets ${budgets.join(',')} --sizes ${sizes.join(',')} --epochs ${epochs} --configs ${chosen.join(',')} --name ${name}${choose ? ' --choose_size 1' : ''}${resume ? ' --resume 1' : ''}`;
-const commands = [...new Set([...(previous?.commands ?? []), command])]; // a --resume with every run done only re-renders
+const commands = [...new Set([...(previous?.commands ?? []), ...(renderOnly ? [] : [command])])]; // a --resume with every run done only re-renders
 const notes = [...new Set([...(previous?.notes ?? []), note])].filter((n) => n !== '');
 const protocols = budgets.map((b) => ({ budget: b, ...protocolFor(b, fraction, epochs, patience) }));
 const mach = await machine({});
 
-async function write(runs: readonly Run[], done: boolean): Promise<void> {
+const wanted = chosen.length * sizes.length * budgets.length * seeds.length;
+async function write(runs: readonly Run[]): Promise<void> {
+  const done = cells(runs, chosen, sizes, budgets).reduce((n, c) => n + c.n, 0) >= wanted;
   const pick = choose ? chooseSize(runs, 'lite0_imagenet_frozen', sizes, budgets[0] ?? 10) : undefined;
   const md = [
     `# ${name}`,
@@ -100,7 +104,7 @@ async function write(runs: readonly Run[], done: boolean): Promise<void> {
     `Measured at commit ${[...new Set(runs.map((r) => r.commit))].join(', ') || commit} on ${mach.cpu_model} (${mach.cpus} CPUs shared with other sessions), node ${mach.node}, with:`,
     ...commands.map((c) => `- \`${c}\``),
     ...notes.map((n) => `\nNote: ${n}`),
-    done ? '' : `\n**Incomplete**: ${runs.length} runs so far; "not run" cells had not finished when this file was written.\n`,
+    done ? '' : `\n**Incomplete**: ${runs.length} of ${wanted} runs measured; "not run" cells were not measured (the bench was still running, or was stopped).\n`,
     ...tables(runs, chosen, sizes, budgets, LABELS, 'small_cnn_scratch'),
     ...(pick === undefined ? [] : ['', `**Chosen input size: ${pick.size} px**. Rule: ${pick.rule}.`]),
     '',
@@ -114,7 +118,7 @@ async function write(runs: readonly Run[], done: boolean): Promise<void> {
 
 const runs: Run[] = [...(previous?.runs ?? [])];
 for (const config of chosen) for (const size of sizes) await rm(join(work, `cache-${config}-${size}`), { recursive: true, force: true });
-for (const size of sizes) {
+for (const size of renderOnly ? [] : sizes) {
   for (const p of protocols) {
     for (const seed of seeds) {
       for (const config of chosen) {
@@ -129,10 +133,10 @@ for (const size of sizes) {
         await rm(join(out, 'checkpoints'), { recursive: true, force: true });
         runs.push({ config, size, budget: p.budget, seed, commit, accuracy: m.test.accuracy, best_epoch: m.bestEpoch, epochs_run: m.metrics.stage1_epochs, activation_cache: m.tags['transferkit.activation_cache'] ?? 'none', wall_seconds: res.wallSeconds, peak_rss_mb: res.peakRssMB, cpu_seconds: res.cpuSeconds, contention: res.contention });
         log(`${size} px ${p.budget}/class seed ${seed} ${config}: ${(m.test.accuracy * 100).toFixed(2)}% (${res.wallSeconds.toFixed(0)} s, ${res.peakRssMB.toFixed(0)} MB, contention ${(res.contention * 100).toFixed(0)}%)`);
-        await write(runs, false);
+        await write(runs);
       }
     }
   }
 }
-await write(runs, true);
+await write(runs);
 log(`results in bench/results/${name}.{json,md}`);
