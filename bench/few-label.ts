@@ -5,6 +5,8 @@
  *   ridge_probe    head_solver=ridge: closed-form class-balanced ridge on the pooled features, λ on validation
  *   pooled_adam    the pooled head (global average pooling → Dense 256 → Dropout → softmax), Adam, early stopping
  *   naive_flatten  the seed's recipe: Flatten head on the frozen base, Adam, early stopping
+ * and, with --configs, the probe with test-time augmentation (ridge_probe_tta) or followed by
+ * fine-tuning the last block (lpft; lpft_discriminative_l2sp with backbone_lr_factor and L2-SP).
  * Every recipe gets the same split: k labels per class for training plus k more per class for
  * validation (samples_per_class = 2k, validation_fraction = 0.5). Test accuracy on the 10,000 test
  * images; mean ± sample sd over seeds. The machine is shared: wall times are noisy and not compared.
@@ -44,10 +46,17 @@ const CONFIGS = {
   ridge_probe: { label: 'linear probe (ridge, λ on validation)', args: [...frozenLite0, '--head_solver', 'ridge'] },
   pooled_adam: { label: 'pooled head, Adam', args: [...frozenLite0, '--head', 'pooled'] },
   naive_flatten: { label: "seed's recipe: Flatten head, Adam", args: [...frozenLite0, '--head', 'flatten'] },
+  // the other recipes of issue 17 on top of the probe (not in the default set)
+  ridge_probe_tta: { label: 'linear probe, tta=flip', args: [...frozenLite0, '--head_solver', 'ridge', '--tta', 'flip'] },
+  lpft: { label: 'probe, then the last block at lr/10 (LP-FT)', args: [...frozenLite0, '--head_solver', 'ridge', '--fine_tune_blocks', '1', '--fine_tune_epochs', '10'] },
+  lpft_discriminative_l2sp: {
+    label: 'LP-FT, backbone_lr_factor 0.1, l2sp_weight 0.01',
+    args: [...frozenLite0, '--head_solver', 'ridge', '--fine_tune_blocks', '1', '--fine_tune_epochs', '10', '--backbone_lr_factor', '0.1', '--l2sp_weight', '0.01'],
+  },
 } as const;
 type Config = keyof typeof CONFIGS;
 const isConfig = (c: string): c is Config => c in CONFIGS;
-const chosen = arg('configs', Object.keys(CONFIGS).join(',')).split(',').filter(isConfig);
+const chosen = arg('configs', 'ridge_probe,pooled_adam,naive_flatten').split(',').filter(isConfig);
 
 interface Run { config: Config; seed: number; budget: number; accuracy: number; best_epoch: number; ridge_lambda: number | null; wall_seconds: number; peak_rss_mb: number }
 const runs: Run[] = [];
