@@ -39,8 +39,23 @@ export function balancedWeights(labels: Int32Array, numClasses: number): Float64
   return Float64Array.from(labels, (y) => labels.length / (numClasses * (counts[y] ?? 1)));
 }
 
-/** The ridge solutions for each λ in `lambdas` (absolute values), sharing one Gram matrix. */
-export function ridgeSolutions(train: Features, numClasses: number, lambdas: readonly number[]): RidgeSolution[] {
+/** What every λ's solve shares: the Gram matrix (m×m) and right-hand side (m×K) of the balanced, centred data. */
+interface RidgeSystem {
+  readonly train: Features;
+  readonly numClasses: number;
+  /** d ≤ n: (ZᵀZ + λI) W = ZᵀR; else the dual (ZZᵀ + λI) A = R, W = ZᵀA. */
+  readonly primal: boolean;
+  readonly m: number;
+  readonly gram: Float64Array;
+  readonly rhs: Float64Array;
+  /** √s-weighted, centred features (n×d). */
+  readonly z: Float32Array;
+  readonly mean: Float64Array;
+  /** trace(ZᵀZ) / d: the mean weighted feature variance, the λ grid's unit. */
+  readonly scale: number;
+}
+
+function ridgeSystem(train: Features, numClasses: number): RidgeSystem {
   const { count: n, dim: d } = train;
   const s = balancedWeights(train.labels, numClasses);
   const total = s.reduce((a, b) => a + b, 0);
@@ -48,59 +63,54 @@ export function ridgeSolutions(train: Features, numClasses: number, lambdas: rea
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] = (mean[j] ?? 0) + (s[i] ?? 0) * (train.values[i * d + j] ?? 0);
   mean.forEach((v, j) => (mean[j] = v / total));
   // targets: one-hot minus the weighted class mean (1/K each), scaled by √s like the features
-  const yMean = 1 / numClasses;
   const z = new Float32Array(n * d);
-  const r = new Float64Array(n * numClasses);
+  const r = new Float32Array(n * numClasses);
   for (let i = 0; i < n; i++) {
     const w = Math.sqrt(s[i] ?? 0);
     for (let j = 0; j < d; j++) z[i * d + j] = w * ((train.values[i * d + j] ?? 0) - (mean[j] ?? 0));
-    for (let c = 0; c < numClasses; c++) r[i * numClasses + c] = w * ((train.labels[i] === c ? 1 : 0) - yMean);
+    for (let c = 0; c < numClasses; c++) r[i * numClasses + c] = w * ((train.labels[i] === c ? 1 : 0) - 1 / numClasses);
   }
   const primal = d <= n;
-  // Gram (m×m) and right-hand side (m×K), computed by TensorFlow (float32), solved in float64
-  const [gram, rhs] = tf.tidy(() => {
+  // computed by TensorFlow (float32), solved in float64
+  const [gramT, rhsT] = tf.tidy(() => {
     const zt = tf.tensor2d(z, [n, d]);
-    const rt = tf.tensor2d(Float32Array.from(r), [n, numClasses]);
+    const rt = tf.tensor2d(r, [n, numClasses]);
     return primal ? [tf.matMul(zt, zt, true, false), tf.matMul(zt, rt, true, false)] : [tf.matMul(zt, zt, false, true), rt.clone()];
   });
   const m = primal ? d : n;
-  const g = Float64Array.from(gram.dataSync());
-  const b = Float64Array.from(rhs.dataSync());
-  tf.dispose([gram, rhs]);
-  return lambdas.map((lambda) => {
-    const a = Float64Array.from(g);
-    for (let k = 0; k < m; k++) a[k * m + k] = (a[k * m + k] ?? 0) + lambda;
-    const x = choleskySolve(cholesky(a, m), m, b, numClasses);
-    // dual: W = Zᵀ A
-    const kernel = primal ? x : new Float64Array(d * numClasses);
-    if (!primal) {
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < d; j++) {
-          const zij = z[i * d + j] ?? 0;
-          for (let c = 0; c < numClasses; c++) kernel[j * numClasses + c] = (kernel[j * numClasses + c] ?? 0) + zij * (x[i * numClasses + c] ?? 0);
-        }
-      }
-    }
-    const bias = new Float64Array(numClasses).fill(yMean);
-    for (let j = 0; j < d; j++) for (let c = 0; c < numClasses; c++) bias[c] = (bias[c] ?? 0) - (mean[j] ?? 0) * (kernel[j * numClasses + c] ?? 0);
-    return { lambda, kernel, bias };
-  });
+  const gram = Float64Array.from(gramT.dataSync());
+  const rhs = Float64Array.from(rhsT.dataSync());
+  tf.dispose([gramT, rhsT]);
+  let trace = 0;
+  for (let k = 0; k < m; k++) trace += gram[k * m + k] ?? 0;
+  return { train, numClasses, primal, m, gram, rhs, z, mean, scale: trace / d > 0 ? trace / d : 1 };
 }
 
-/** The λ grid for `train`: LAMBDA_EXPONENTS scaled by trace(ZᵀZ)/dim of the balanced, centred features. */
-export function lambdaGrid(train: Features, numClasses: number): number[] {
-  const { count: n, dim: d } = train;
-  const s = balancedWeights(train.labels, numClasses);
-  const total = s.reduce((a, b) => a + b, 0);
-  let trace = 0;
-  for (let j = 0; j < d; j++) {
-    let mu = 0;
-    for (let i = 0; i < n; i++) mu += (s[i] ?? 0) * (train.values[i * d + j] ?? 0);
-    mu /= total;
-    for (let i = 0; i < n; i++) trace += (s[i] ?? 0) * ((train.values[i * d + j] ?? 0) - mu) ** 2;
+function solve(sys: RidgeSystem, lambda: number): RidgeSolution {
+  const { m, numClasses: k } = sys;
+  const { count: n, dim: d } = sys.train;
+  const a = Float64Array.from(sys.gram);
+  for (let i = 0; i < m; i++) a[i * m + i] = (a[i * m + i] ?? 0) + lambda;
+  const x = choleskySolve(cholesky(a, m), m, sys.rhs, k);
+  let kernel = x;
+  if (!sys.primal) {
+    kernel = new Float64Array(d * k);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) {
+        const zij = sys.z[i * d + j] ?? 0;
+        for (let c = 0; c < k; c++) kernel[j * k + c] = (kernel[j * k + c] ?? 0) + zij * (x[i * k + c] ?? 0);
+      }
+    }
   }
-  const scale = trace / d > 0 ? trace / d : 1;
-  return LAMBDA_EXPONENTS.map((e) => scale * 10 ** e);
+  const bias = new Float64Array(k).fill(1 / k);
+  for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) bias[c] = (bias[c] ?? 0) - (sys.mean[j] ?? 0) * (kernel[j * k + c] ?? 0);
+  return { lambda, kernel, bias };
+}
+
+/** The ridge solutions for each λ (absolute values; default: LAMBDA_EXPONENTS times the mean weighted feature variance), sharing one Gram matrix. */
+export function ridgeSolutions(train: Features, numClasses: number, lambdas?: readonly number[]): RidgeSolution[] {
+  const sys = ridgeSystem(train, numClasses);
+  return (lambdas ?? LAMBDA_EXPONENTS.map((e) => sys.scale * 10 ** e)).map((lambda) => solve(sys, lambda));
 }
 
 /** Scores X W + b (count × K). */
@@ -169,7 +179,7 @@ export interface ProbeChoice {
 }
 
 /** Fits every λ of the grid on `train` and keeps the best on `validation` (accuracy, then loss). */
-export function chooseRidge(train: Features, validation: Features, numClasses: number, lambdas = lambdaGrid(train, numClasses)): ProbeChoice {
+export function chooseRidge(train: Features, validation: Features, numClasses: number, lambdas?: readonly number[]): ProbeChoice {
   if (validation.count === 0) throw new TrainingError('The linear probe chooses its regularisation on the validation split, which is empty; raise validation_fraction');
   const solutions = ridgeSolutions(train, numClasses, lambdas);
   const candidates = solutions.map((solution) => {
