@@ -15,12 +15,13 @@ import { CheckpointStore } from '../pipeline/checkpoint/store.js';
 import { parseParams } from '../pipeline/params/parse.js';
 import { trainParamsSchema, type TrainParams } from '../pipeline/params/train.js';
 import { runTraining } from '../pipeline/run.js';
+import { prepareRun, type PrepareDeps, type PreparedRun } from '../pipeline/prepare-run.js';
 import { parseFlags } from './args.js';
 import { endWithFailure } from './end-with-failure.js';
 import { checkpointDirFor, pointLauncherRun, resumeTarget } from './resume.js';
 import { paramsAsGiven } from '../tracking/run-params.js';
 import { completeRun, trackingEvents } from '../tracking/run-tracking.js';
-import { TrackingSession } from '../tracking/session.js';
+import { TrackingSession, type StartServer } from '../tracking/session.js';
 import { runPageUrl } from '../tracking/ui-links.js';
 
 export interface Output {
@@ -44,6 +45,8 @@ export interface EntryDeps {
   readonly debug?: boolean;
   /** Aborted on SIGINT/SIGTERM by the caller. */
   readonly signal?: AbortSignal;
+  /** Starts the private `mlflow server` of a local store (default: startLocalServer); a test hook. */
+  readonly startServer?: StartServer;
 }
 
 function stamp(now: number): string {
@@ -66,8 +69,8 @@ export function consoleEvents(deps: Pick<EntryDeps, 'logger'>): PipelineEvents {
   };
 }
 
-/** What every pipeline gets from the entry: injected globals, the cache folder and the output folder. */
-export function pipelineDeps(deps: EntryDeps, cacheDir: string | undefined, outputDir: string) {
+/** What every pipeline gets from the entry before the output folder is known: injected globals and the cache folder. */
+export function prepareDeps(deps: EntryDeps, cacheDir: string | undefined): PrepareDeps {
   return {
     logger: deps.logger,
     ...(deps.progress === undefined ? {} : { progress: deps.progress }),
@@ -76,8 +79,12 @@ export function pipelineDeps(deps: EntryDeps, cacheDir: string | undefined, outp
     now: deps.now,
     cwd: deps.cwd,
     cacheDir: cacheDir === undefined ? transferkitCacheDir(deps.env) : resolve(deps.cwd, cacheDir),
-    outputDir,
   };
+}
+
+/** The same with the output folder. */
+export function pipelineDeps(deps: EntryDeps, cacheDir: string | undefined, outputDir: string) {
+  return { ...prepareDeps(deps, cacheDir), outputDir };
 }
 
 /** TRANSFERKIT_TRACKING=off runs without MLflow (the pipeline alone); anything else tracks. */
@@ -123,13 +130,33 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
       invalid = error;
     }
     const target = params === undefined ? undefined : await resumeTarget(params, deps.cwd, deps.logger);
+    // A local store's private mlflow server takes seconds to start: the run loads its data meanwhile
+    // and waits for the session (the run id, the output folder) only before it writes anything.
+    let opening: Promise<TrackingSession> | undefined;
     if (trackingEnabled(deps.env)) {
       const defaults = parseParams(trainParamsSchema, {});
-      session = await openSession(deps, paramsAsGiven(raw, defaults), target?.runId);
+      opening = openSession(deps, paramsAsGiven(raw, defaults), target?.runId);
+      // awaited below or in the catch; a failure to open fails the run there
+      opening.catch(() => undefined);
     }
-    if (params === undefined) throw invalid;
-    if (params.register_model !== undefined && session === undefined) {
+    const opened = async (): Promise<TrackingSession | undefined> => (session = await opening);
+    if (params === undefined) {
+      await opened();
+      throw invalid;
+    }
+    if (params.register_model !== undefined && opening === undefined) {
       throw new ParamError('register_model', `Parameter "register_model" is ${describeValue(params.register_model)}, but MLflow tracking is off (TRANSFERKIT_TRACKING=${deps.env['TRANSFERKIT_TRACKING'] ?? ''}); registering a model needs the tracking server`);
+    }
+    let prepared: PreparedRun | undefined;
+    try {
+      let preparedAt = 0;
+      const preparing = prepareRun(params, prepareDeps(deps, params.cache_dir)).finally(() => (preparedAt = deps.now()));
+      [prepared] = await Promise.all([preparing, opened()]);
+      if (opening !== undefined) deps.logger.debug({ waited_ms: Math.max(0, deps.now() - preparedAt) }, 'data and weights ready; waited this long for the MLflow run');
+    } catch (error) {
+      // the data failed while the server was starting: the run still ends FAILED with the reason
+      if (session === undefined) await opening?.then((s) => (session = s), () => undefined);
+      throw error;
     }
     outputDir = outputDirFor(params, deps, session?.runId ?? target?.runId);
     const checkpointDir = checkpointDirFor(params, deps.cwd, outputDir);
@@ -141,7 +168,7 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
       events: mergeEvents(consoleEvents(deps), session === undefined ? undefined : trackingEvents(session)),
       ...(session === undefined ? {} : { runId: session.runId }),
       ...(deps.signal === undefined ? {} : { signal: deps.signal }),
-    });
+    }, prepared);
     const completed =
       session === undefined
         ? undefined

@@ -5,15 +5,14 @@
  */
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
+import { InternalError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { VERSION } from '../version.js';
 import type { PipelineDeps } from './deps.js';
-import { initBackend } from './backend.js';
 import type { Phase, PipelineEvents, RunFinished } from './events.js';
 import { exportModelDir } from './export/model-dir.js';
 import { modelMeta, type ModelMeta } from './export/meta.js';
 import { writeEvaluationReports } from './export/reports.js';
-import { getBackbone } from './model/backbones.js';
 import { trainableParams } from './model/freeze.js';
 import { buildClassifier, headOf } from './model/build.js';
 import { loadBaseWeights, resolveWeights, weightsFingerprint, type WeightsSource } from './model/weights.js';
@@ -21,11 +20,10 @@ import { CheckpointError, RunCheckpoints, fingerprintParams } from './checkpoint
 import { CheckpointStore } from './checkpoint/store.js';
 import type { FaultHooks } from '../faults.js';
 import { ensureWritable } from './writable.js';
-import { checkTrainParams } from './params/check.js';
 import type { TrainParams } from './params/train.js';
-import { prepareData, type PreparedData } from './prepare-data.js';
+import type { PreparedData } from './prepare-data.js';
+import { prepareRun, type PreparedRun } from './prepare-run.js';
 import { folderTags } from './data/folder.js';
-import { checkSourceClasses, planRecipe } from './recipe.js';
 import { finalMetrics, finalTags } from './run-summary.js';
 import type { CacheSettings } from './train/inputs.js';
 import { trainPhase, type PhaseResult, type StageSpec } from './train/stages.js';
@@ -53,20 +51,17 @@ interface PhaseRun {
   readonly weightsFingerprint: string;
 }
 
-export async function runTraining(params: TrainParams, deps: RunDeps): Promise<RunFinished> {
+/**
+ * The whole job. `prepared`: what `prepareRun` already did for these params (the entry prepares
+ * while the tracking server starts); without it, this prepares first.
+ */
+export async function runTraining(params: TrainParams, deps: RunDeps, prepared?: PreparedRun): Promise<RunFinished> {
   if (usesAdaptation(params)) return runAdaptation(params, deps); // a target domain: adapt/run-adapt.ts
-  const t0 = deps.now();
+  const ready = prepared ?? await prepareRun(params, deps);
+  if (ready === undefined) throw new InternalError('prepareRun gave nothing for a run without adaptation');
+  const { startedAt: t0, backend, spec, inputSize, recipe, data, sourceData } = ready;
+  let weights = ready.weights;
   const { logger, events } = deps;
-  const backend = await initBackend(params.backend);
-  const spec = getBackbone(params.backbone);
-  const { inputSize } = checkTrainParams(params, spec);
-  const recipe = planRecipe(params, spec);
-  let weights = await resolveWeights(params.weights, spec, deps);
-  const data = await prepareData(params, { ...deps, imageSize: inputSize });
-  checkSourceClasses(params, data.dataset.classNames);
-  const sourceData = recipe.source === undefined
-    ? undefined
-    : await prepareData({ ...params, classes: recipe.source.classes, samples_per_class: params.source_samples_per_class }, deps, data.dataset);
   const input = { inputSize, preprocessing: spec.preprocessing };
   const cache: CacheSettings = {
     mode: params.activation_cache,
@@ -86,7 +81,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps): Promise<R
   if (deps.checkpointDir !== undefined) await ensureWritable(deps.checkpointDir, 'checkpoint_dir');
   const checkpoints = await RunCheckpoints.open({
     store: new CheckpointStore(deps.checkpointDir ?? join(deps.outputDir, 'checkpoints'), logger, deps.faults?.beforeCheckpointWrite),
-    fingerprint: { version: VERSION, params: fingerprintParams(params), data: data.dataset.fingerprint, weights: await weightsFingerprint(weights) },
+    fingerprint: { version: VERSION, params: fingerprintParams(params), data: data.dataset.fingerprint, weights: ready.weightsFingerprint },
     runId: deps.runId,
     now: deps.now,
     logger,

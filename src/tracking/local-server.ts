@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { describeValue } from '../errors.js';
 import { LocalServerError } from '../mlflow/errors.js';
+import { serverCommand } from './server-command.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -155,7 +156,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
 
 async function startOnce(options: LocalServerOptions, env: Env, port: number): Promise<LocalServer> {
   const url = `http://127.0.0.1:${port}`;
-  const args = ['server', '--backend-store-uri', options.storeUri, '--artifacts-destination', options.artifactsDestination,
+  const args = ['--backend-store-uri', options.storeUri, '--artifacts-destination', options.artifactsDestination,
     '--serve-artifacts', '--host', '127.0.0.1', '--port', String(port), '--workers', '1'];
   if (options.defaultArtifactRoot !== undefined) args.push('--default-artifact-root', options.defaultArtifactRoot);
   const serverEnv: Record<string, string | undefined> = {
@@ -168,8 +169,9 @@ async function startOnce(options: LocalServerOptions, env: Env, port: number): P
     MLFLOW_GUNICORN_OPTS: undefined,
   };
   const started = Date.now();
-  options.logger?.debug({ bin: options.mlflowBin, args }, 'starting mlflow server');
-  const child = execa(options.mlflowBin, args, {
+  const command = serverCommand(options.mlflowBin, args, env);
+  options.logger?.debug({ file: command.file, args: command.args, kind: command.kind }, 'starting mlflow server');
+  const child = execa(command.file, command.args, {
     env: serverEnv, extendEnv: false, cwd: options.cwd ?? process.cwd(),
     detached: true, cleanup: false, buffer: false, reject: false, stdin: 'ignore',
   });
@@ -191,7 +193,7 @@ async function startOnce(options: LocalServerOptions, env: Env, port: number): P
   const pid = child.pid;
   if (pid === undefined) {
     await exited;
-    throw new LocalServerError(`cannot start ${options.mlflowBin}: ${exitInfo ?? 'no process id'}`);
+    throw new LocalServerError(`cannot start ${command.file}: ${exitInfo ?? 'no process id'}`);
   }
   const killGroup = (): void => {
     try {
@@ -213,10 +215,10 @@ async function startOnce(options: LocalServerOptions, env: Env, port: number): P
     await stop();
     const why = healthy === 'exited' ? `exited (${exitInfo ?? 'unknown status'})` : `did not answer ${url}/health with OK within ${timeoutMs / 1000} s`;
     throw new LocalServerError(
-      `mlflow server over ${options.storeUri} ${why}. Command: ${options.mlflowBin} ${args.join(' ')}\nLast output:\n${output() || '(none)'}`,
+      `mlflow server over ${options.storeUri} ${why}. Command: ${command.file} ${command.args.join(' ')}\nLast output:\n${output() || '(none)'}`,
     );
   }
-  options.logger?.info({ url, store: options.storeUri, ms: Date.now() - started }, 'mlflow server is up');
+  options.logger?.info({ url, store: options.storeUri, ms: Date.now() - started, kind: command.kind }, 'mlflow server is up');
   return { url, pid, artifactsDestination: options.artifactsDestination, output, stop };
 }
 

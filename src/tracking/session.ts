@@ -9,7 +9,7 @@ import { RunArtifacts } from '../mlflow/artifacts.js';
 import { MlflowClient, type MetricPoint } from '../mlflow/client.js';
 import { findMlflow } from '../mlflow/find-mlflow.js';
 import type { RunStatus } from '../mlflow/schemas.js';
-import { resolveTrackingStore, startLocalServer, type LocalServer } from './local-server.js';
+import { resolveTrackingStore, startLocalServer, type LocalServer, type LocalServerOptions } from './local-server.js';
 import { localArtifactRoot, LocalRunArtifacts, type ArtifactWriter } from './local-artifacts.js';
 import { markTrainingExperiment } from './experiment-kind.js';
 import { RunDataBuffer } from './run-data-buffer.js';
@@ -17,6 +17,7 @@ import { newParams } from './run-params.js';
 import { runPageUrl } from './ui-links.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
+export type StartServer = (options: LocalServerOptions) => Promise<LocalServer>;
 
 export interface TrackingDeps {
   readonly env: Env;
@@ -25,6 +26,8 @@ export interface TrackingDeps {
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly logger: Logger;
+  /** Starts the private server of a local store (default: startLocalServer). */
+  readonly startServer?: StartServer;
 }
 
 export interface OpenOptions {
@@ -69,7 +72,7 @@ export class TrackingSession {
     let url: string;
     if (store.kind === 'server') url = store.trackingUri;
     else {
-      server = await startLocalServer({
+      server = await (deps.startServer ?? startLocalServer)({
         storeUri: store.storeUri,
         artifactsDestination: store.artifactsDestination,
         defaultArtifactRoot: store.defaultArtifactRoot,

@@ -1,0 +1,95 @@
+/**
+ * The local-store default's private `mlflow server` starts while the run loads its data. Here its
+ * start is held back (an injected starter waits for the pipeline's "data ready" event before it
+ * starts the real server), so the data is loaded before any server answers; the run must still land
+ * whole: FINISHED, every parameter given and derived, every epoch's metric points with the values
+ * of metrics.json, and the test metrics. No clock is involved: the order is forced by the event.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino from 'pino';
+import { z } from 'zod';
+import { trainCommand } from '../../src/entry/train.js';
+import { findMlflow } from '../../src/mlflow/find-mlflow.js';
+import { startLocalServer, type LocalServer, type LocalServerOptions } from '../../src/tracking/local-server.js';
+import { tempDir, tinyCifar } from '../support/cli.js';
+import { clientFor, metricsOf, onlyRun, paramsOf } from '../support/mlflow-checks.js';
+
+const MetricsFile = z.looseObject({
+  epochs: z.array(z.looseObject({ epoch: z.number(), stage: z.number() }).catchall(z.unknown())),
+  test: z.looseObject({ accuracy: z.number(), loss: z.number() }),
+});
+const LogLine = z.looseObject({ msg: z.string() });
+
+describe('a run whose private mlflow server comes up after the data is loaded', { timeout: 300_000 }, () => {
+  let data = '';
+  let home = '';
+  let viewer: LocalServer | undefined;
+  before(async () => {
+    data = await tinyCifar(20, 30);
+    home = await tempDir('late-server');
+  });
+  after(async () => {
+    await viewer?.stop();
+    await rm(data, { recursive: true, force: true });
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('lands every param and metric point, FINISHED', async () => {
+    const messages: string[] = [];
+    let dataReady: () => void = () => undefined;
+    const loaded = new Promise<void>((resolve) => (dataReady = resolve));
+    const logger = pino({ level: 'debug' }, {
+      write: (line: string) => {
+        const msg = LogLine.safeParse(JSON.parse(line)).data?.msg ?? '';
+        messages.push(msg);
+        if (msg === 'data ready') dataReady();
+      },
+    });
+    let starterCalledBeforeData: boolean | undefined;
+    const lateStarter = async (options: LocalServerOptions): Promise<LocalServer> => {
+      starterCalledBeforeData = !messages.includes('data ready');
+      await loaded;
+      return startLocalServer(options);
+    };
+    const given = {
+      backbone: 'small-cnn', weights: 'none', data_dir: data, input_size: '16', samples_per_class: '6', max_epochs: '3',
+      use_early_stop: '0', output_dir: join(home, 'out'), cache_dir: join(home, 'cache'),
+    };
+    let out = '';
+    const write = { write: (text: string) => (out += text) };
+    const code = await trainCommand(Object.entries(given).flatMap(([k, v]) => [`--${k}`, v]), {
+      // no MLFLOW_TRACKING_URI: MLflow's default store, ./mlflow.db in cwd
+      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], MLFLOW_EXPERIMENT_NAME: 'late' },
+      cwd: home, fetch: globalThis.fetch, now: () => Date.now(), stdout: write, stderr: write, logger, startServer: lateStarter,
+    });
+    assert.equal(code, 0, out);
+    assert.equal(starterCalledBeforeData, true, 'the server was asked for before the data was loaded');
+    const order = ['data ready', 'mlflow server is up', 'tracking to MLflow', 'model ready'].map((m) => messages.indexOf(m));
+    assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > (order[k - 1] ?? -1))), `log order ${JSON.stringify(order)}: ${messages.join(' | ')}`);
+
+    viewer = await startLocalServer({ storeUri: `sqlite:///${join(home, 'mlflow.db')}`, artifactsDestination: join(home, 'mlruns'), mlflowBin: findMlflow({ env: process.env }), env: process.env, cwd: home });
+    const client = clientFor(viewer.url);
+    const run = await onlyRun(client, 'late');
+    assert.equal(run.info.status, 'FINISHED');
+    const params = paramsOf(run);
+    for (const [key, value] of Object.entries(given)) assert.equal(params[key], value, `param ${key}`);
+    assert.equal(params['effective_input_size'], '16');
+    assert.equal(params['effective_num_classes'], '10');
+
+    const file = MetricsFile.parse(JSON.parse(await readFile(join(home, 'out', 'metrics.json'), 'utf8')));
+    assert.equal(file.epochs.length, 3);
+    const keys = Object.keys(file.epochs[0] ?? {}).filter((k) => k !== 'epoch' && k !== 'time' && typeof file.epochs[0]?.[k] === 'number');
+    assert.ok(keys.includes('val_accuracy') && keys.includes('loss'), keys.join(','));
+    for (const key of keys) {
+      const history = await client.getMetricHistory(run.info.run_id, key);
+      const logged = history.map((p) => [p.step, p.value]).sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
+      assert.deepEqual(logged, file.epochs.map((e) => [e.epoch, e[key]]), `metric ${key}`);
+    }
+    const closing = metricsOf(run);
+    assert.equal(closing['test_accuracy'], file.test.accuracy);
+    assert.equal(closing['test_loss'], file.test.loss);
+  });
+});
