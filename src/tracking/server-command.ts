@@ -24,9 +24,8 @@ export function pythonOf(mlflowBin: string): string | undefined {
     return undefined;
   }
   const [first = '', second = ''] = head.split('\n');
-  const direct = /^#!\s*(\S+)\s*$/.exec(first)?.[1];
-  const viaSh = /^#!\s*\/bin\/sh\b/.test(first) ? /^'''exec' (?:"([^"]+)"|(\S+)) "\$0" "\$@"/.exec(second) : null;
-  const python = direct ?? viaSh?.[1] ?? viaSh?.[2];
+  const viaSh = /^#!\s*\/bin\/sh\s*$/.test(first) ? /^'''exec' (?:"([^"]+)"|(\S+)) "\$0" "\$@"/.exec(second) : null;
+  const python = viaSh === null ? /^#!\s*(\S+)\s*$/.exec(first)?.[1] : (viaSh[1] ?? viaSh[2]);
   return python !== undefined && /^python[\d.]*$/.test(basename(python)) && existsSync(python) ? python : undefined;
 }
 

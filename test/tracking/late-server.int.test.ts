@@ -2,7 +2,7 @@
  * The local-store default's private `mlflow server` starts while the run loads its data. Here its
  * start is held back (an injected starter waits for the pipeline's "data ready" event before it
  * starts the real server), so the data is loaded before any server answers; the run must still land
- * whole: FINISHED, every parameter given and derived, every epoch's metric points with the values
+ * whole: FINISHED, every parameter the entry logs (as given, defaults) and the derived ones, every epoch's metric points with the values
  * of metrics.json, and the test metrics. No clock is involved: the order is forced by the event.
  */
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +12,11 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
 import { trainCommand } from '../../src/entry/train.js';
+import { parseFlags } from '../../src/entry/args.js';
 import { findMlflow } from '../../src/mlflow/find-mlflow.js';
+import { parseParams } from '../../src/pipeline/params/parse.js';
+import { trainParamsSchema } from '../../src/pipeline/params/train.js';
+import { paramsAsGiven } from '../../src/tracking/run-params.js';
 import { startLocalServer, type LocalServer, type LocalServerOptions } from '../../src/tracking/local-server.js';
 import { tempDir, tinyCifar } from '../support/cli.js';
 import { clientFor, metricsOf, onlyRun, paramsOf } from '../support/mlflow-checks.js';
@@ -58,9 +62,10 @@ describe('a run whose private mlflow server comes up after the data is loaded', 
       backbone: 'small-cnn', weights: 'none', data_dir: data, input_size: '16', samples_per_class: '6', max_epochs: '3',
       use_early_stop: '0', output_dir: join(home, 'out'), cache_dir: join(home, 'cache'),
     };
+    const argv = Object.entries(given).flatMap(([k, v]) => [`--${k}`, v]);
     let out = '';
     const write = { write: (text: string) => (out += text) };
-    const code = await trainCommand(Object.entries(given).flatMap(([k, v]) => [`--${k}`, v]), {
+    const code = await trainCommand(argv, {
       // no MLFLOW_TRACKING_URI: MLflow's default store, ./mlflow.db in cwd
       env: { PATH: process.env['PATH'], HOME: process.env['HOME'], MLFLOW_EXPERIMENT_NAME: 'late' },
       cwd: home, fetch: globalThis.fetch, now: () => Date.now(), stdout: write, stderr: write, logger, startServer: lateStarter,
@@ -75,7 +80,10 @@ describe('a run whose private mlflow server comes up after the data is loaded', 
     const run = await onlyRun(client, 'late');
     assert.equal(run.info.status, 'FINISHED');
     const params = paramsOf(run);
-    for (const [key, value] of Object.entries(given)) assert.equal(params[key], value, `param ${key}`);
+    // what the entry logs at the start (the parameters as given, defaults for the rest), then the derived ones
+    const asGiven = paramsAsGiven(parseFlags(argv), parseParams(trainParamsSchema, {}));
+    assert.ok(Object.keys(asGiven).length > 20 && asGiven['samples_per_class'] === '6');
+    for (const [key, value] of Object.entries(asGiven)) assert.equal(params[key], value, `param ${key}`);
     assert.equal(params['effective_input_size'], '16');
     assert.equal(params['effective_num_classes'], '10');
 
