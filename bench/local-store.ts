@@ -6,12 +6,12 @@
  * folder (a new store: MLflow creates and migrates the database) and in one folder whose store
  * already exists, interleaved in rotating order so that other jobs on the machine load all modes alike.
  *
- *   node --import tsx bench/local-store.ts [--repeats 3] [--before DIR [--before-commit SHA]]
+ *   node --import tsx bench/local-store.ts [--repeats 3] [--out local-store] [--before DIR [--before-commit SHA]]
  *
  * --before DIR adds a mode: DIR's build (DIR/dist/entry/cli.js, e.g. `git archive` of the commit
  * before a change, built) with a new store, in the same rotation; --before-commit names that commit.
  *
- * Writes bench/results/local-store.{json,md}. Added time = median wall of a mode − median wall off.
+ * Writes bench/results/<out>.{json,md}. Added time = median wall of a mode − median wall off.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -28,6 +28,7 @@ const repeats = Number(option('--repeats') ?? '3');
 if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats ${String(option('--repeats'))}: expected a whole number ≥ 1`);
 /** Another checkout's build (e.g. the commit before a change), run as a fourth mode with a new store. */
 const before = option('--before');
+const out = option('--out') ?? 'local-store';
 const beforeCli = before === undefined ? undefined : join(before, 'dist', 'entry', 'cli.js');
 if (beforeCli !== undefined && !existsSync(beforeCli)) throw new Error(`--before ${String(before)}: ${beforeCli} does not exist (build it there first)`);
 
@@ -124,7 +125,7 @@ const summary = MODES.map((mode) => ({
 const commit = (await runText('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'])).trim();
 const dirty = (await runText('git', ['-C', REPO, 'status', '--porcelain', '--', 'src', 'bench'])).trim() !== '';
 const beforeCommit = option('--before-commit') ?? 'unknown commit';
-const command = `node --import tsx bench/local-store.ts --repeats ${repeats}${before === undefined ? '' : ` --before ${before} --before-commit ${beforeCommit}`}`;
+const command = `node --import tsx bench/local-store.ts --repeats ${repeats}${out === 'local-store' ? '' : ` --out ${out}`}${before === undefined ? '' : ` --before ${before} --before-commit ${beforeCommit}`}`;
 const result = { command, commit, dirty, date: new Date().toISOString(), minutes: (performance.now() - t0) / 60000, machine: await machine({}), ...(before === undefined ? {} : { before: { dir: before, commit: beforeCommit } }), job: JOB.join(' '), repeats, summary, rows };
 
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
@@ -153,6 +154,6 @@ const md = [
   '',
 ];
 await mkdir(join(REPO, 'bench', 'results'), { recursive: true });
-await writeFile(join(REPO, 'bench', 'results', 'local-store.json'), `${JSON.stringify(result, null, 2)}\n`);
-await writeFile(join(REPO, 'bench', 'results', 'local-store.md'), md.join('\n'));
+await writeFile(join(REPO, 'bench', 'results', `${out}.json`), `${JSON.stringify(result, null, 2)}\n`);
+await writeFile(join(REPO, 'bench', 'results', `${out}.md`), md.join('\n'));
 console.log(md.join('\n'));

@@ -4,10 +4,11 @@
  * `mlflow server` through a counting proxy, and with MLflow's local-store default (a private server
  * started for the run), in the same process tree on the same machine.
  *
- *   node --import tsx bench/tracking.ts [--repeats 3]
+ *   node --import tsx bench/tracking.ts [--repeats 3] [--out tracking]
  *
- * Prints a table and writes bench/results/tracking.json.
+ * Prints a table and writes bench/results/<out>.json.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { startFlakyProxy } from '../test/support/flaky-proxy.js';
 import { startTestServer } from '../test/support/mlflow-server.js';
 
 const repeats = Number(process.argv[process.argv.indexOf('--repeats') + 1] ?? '3') || 3;
+const out = process.argv.includes('--out') ? (process.argv[process.argv.indexOf('--out') + 1] ?? 'tracking') : 'tracking';
 const work = await mkdtemp(join(tmpdir(), 'transferkit-bench-tracking-'));
 const args = (out: string) => [
   'train', '--dataset', 'fashion-mnist', '--classes', '5-9', '--backbone', 'small-cnn', '--weights', 'none',
@@ -52,11 +54,13 @@ const off = median(rows.filter((r) => r.mode === 'off').map((r) => r.seconds));
 const on = median(rows.filter((r) => r.mode === 'mlflow').map((r) => r.seconds));
 const local = median(rows.filter((r) => r.mode === 'local-store').map((r) => r.seconds));
 const requests = median(rows.filter((r) => r.mode === 'mlflow').map((r) => r.requests ?? 0));
-const summary = { repeats, seconds_off: off, seconds_mlflow: on, seconds_local_store: local, overhead_seconds: on - off, ratio: on / off, rest_requests: requests, rows };
+const git = (...args: string[]) => execFileSync('git', ['-C', REPO, ...args], { encoding: 'utf8' }).trim();
+const command = `node --import tsx bench/tracking.ts ${process.argv.slice(2).join(' ')}`.trim();
+const summary = { command, commit: git('rev-parse', '--short', 'HEAD'), dirty: git('status', '--porcelain', '--', 'src', 'bench') !== '', date: new Date().toISOString(), repeats, seconds_off: off, seconds_mlflow: on, seconds_local_store: local, overhead_seconds: on - off, ratio: on / off, rest_requests: requests, rows };
 console.log('| tracking | wall time (median of %d) | REST requests |', repeats);
 console.log('|---|---|---|');
 console.log(`| off | ${off.toFixed(2)} s | 0 |`);
 console.log(`| MLflow server | ${on.toFixed(2)} s (${(on / off).toFixed(2)}×, +${(on - off).toFixed(2)} s) | ${requests} |`);
 console.log(`| local store (private server started for the run) | ${local.toFixed(2)} s (${(local / off).toFixed(2)}×, +${(local - off).toFixed(2)} s) | same |`);
 await mkdir(join(REPO, 'bench', 'results'), { recursive: true });
-await writeFile(join(REPO, 'bench', 'results', 'tracking.json'), `${JSON.stringify(summary, null, 2)}\n`);
+await writeFile(join(REPO, 'bench', 'results', `${out}.json`), `${JSON.stringify(summary, null, 2)}\n`);

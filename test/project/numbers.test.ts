@@ -1,5 +1,5 @@
 /**
- * Every result quoted in README.md and docs/ has a result file behind it: each number with a unit
+ * Every result quoted in README.md, docs/ and bench/README.md has a result file behind it: each number with a unit
  * of a measurement (%, s, min, h, ms, ×, GB, MB, img/s, pt) in their prose must appear, as written,
  * in some file under bench/results/ (which says how it was measured, on what, at which commit).
  * Settings are written as code (`120` s, `20%`) and are not results: code spans and blocks are
@@ -37,7 +37,14 @@ export function quantities(markdown: string): Array<{ line: number; quote: strin
 const list = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? list(join(dir, e.name)) : [join(dir, e.name)]));
 
-describe('numbers in README and docs', () => {
+/** The pages that quote results: the markdown files at the root, under docs/, and bench/README.md. */
+export function pages(): string[] {
+  const root = readdirSync(REPO, { withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.md')).map((e) => e.name);
+  const docs = list(join(REPO, 'docs')).filter((f) => f.endsWith('.md')).map((f) => f.slice(REPO.length));
+  return [...root, ...docs, 'bench/README.md'];
+}
+
+describe('numbers in README, docs and bench/README.md', () => {
   it('finds quantities in prose only, sizes aside', () => {
     assert.deepEqual(quantities('took 2 min 3 s, 95.50% and 5.0×\nat 32×32 with `20%` held out\n```\n99%\n```\n<!-- 7 s -->'), [
       { line: 1, quote: '2min' },
@@ -55,7 +62,8 @@ describe('numbers in README and docs', () => {
 
   it('each one appears in a file under bench/results/', () => {
     const results = normalize(list(join(REPO, 'bench', 'results')).map((f) => readFileSync(f, 'utf8')).join('\n'));
-    const docs = ['README.md', ...list(join(REPO, 'docs')).filter((f) => f.endsWith('.md')).map((f) => f.slice(REPO.length))];
+    const docs = pages();
+    assert.ok(docs.includes('README.md') && docs.includes('bench/README.md') && docs.includes('docs/benchmarks.md'), docs.join(', '));
     const missing = docs.flatMap((file) =>
       quantities(readFileSync(join(REPO, file), 'utf8'))
         .filter((q) => !results.includes(q.quote))
