@@ -1,70 +1,16 @@
 #!/usr/bin/env node
-/** The `transferkit` command. Thin: wires process globals into the commands and exits. */
-import { createOutput } from '../output/create.js';
-import { takeOutputOptions } from '../output/options.js';
-import { COMMAND_NAMES, commandHelp, isCommand, usage } from '../params-doc/help.js';
-import { describeFailure } from './failure.js';
-import { predictCommand } from './predict.js';
-import { recommendCommand } from './recommend.js';
-import { serveCommand } from './serve.js';
-import { sweepCommand } from './sweep.js';
-import { trainCommand, type EntryDeps } from './train.js';
+/**
+ * The `transferkit` command's first moments. A tracked `train` over MLflow's local store starts its
+ * private mlflow server here, before the commands' modules (TensorFlow, the pipeline) are imported:
+ * both take seconds, and they overlap (early-server.ts). Then main.ts runs the command.
+ */
+import { startServerEarly } from './early-server.js';
 
-const COMMANDS = { train: trainCommand, sweep: sweepCommand, recommend: recommendCommand, predict: predictCommand, serve: serveCommand } as const;
-
-async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...args] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    const topic = args[0];
-    if (command === 'help' && topic !== undefined && isCommand(topic)) process.stdout.write(commandHelp(topic));
-    else process.stdout.write(usage());
-    return command === undefined ? 2 : 0;
-  }
-  if (!isCommand(command)) {
-    process.stderr.write(`transferkit: unknown command "${command}"; expected one of: ${COMMAND_NAMES.join(', ')}\n${usage()}`);
-    return 2;
-  }
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(commandHelp(command));
-    return 0;
-  }
-  let taken;
-  try {
-    taken = takeOutputOptions(args, process.env);
-  } catch (error) {
-    process.stderr.write(`transferkit: ${describeFailure(error).message}\n`);
-    return 2;
-  }
-  const output = createOutput(taken.options, process.stderr, process.env, process.stderr.isTTY ? process.stderr : undefined);
-  // First SIGINT/SIGTERM: stop cleanly, the run ends KILLED. A second one: exit at once.
-  const controller = new AbortController();
-  const stop = () => {
-    if (controller.signal.aborted) {
-      output.close();
-      process.exit(130);
-    }
-    controller.abort();
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  const deps: EntryDeps = {
-    env: process.env,
-    cwd: process.cwd(),
-    fetch: globalThis.fetch,
-    now: () => Date.now(),
-    stdout: process.stdout,
-    stderr: output.stderr,
-    logger: output.logger,
-    progress: output.progress,
-    logFormat: output.format,
-    debug: output.debug,
-    signal: controller.signal,
-  };
-  try {
-    return await COMMANDS[command](taken.rest, deps);
-  } finally {
-    output.close();
-  }
+const argv = process.argv.slice(2);
+const early = startServerEarly(argv, process.env, process.cwd());
+try {
+  const { main } = await import('./main.js');
+  process.exitCode = await main(argv, early?.starter);
+} finally {
+  await early?.release();
 }
-
-process.exitCode = await main(process.argv.slice(2));

@@ -23,6 +23,7 @@ import { paramsAsGiven } from '../tracking/run-params.js';
 import { completeRun, trackingEvents } from '../tracking/run-tracking.js';
 import { TrackingSession, type StartServer } from '../tracking/session.js';
 import { runPageUrl } from '../tracking/ui-links.js';
+import { trackingEnabled } from './tracking-enabled.js';
 
 export interface Output {
   write(text: string): unknown;
@@ -87,10 +88,7 @@ export function pipelineDeps(deps: EntryDeps, cacheDir: string | undefined, outp
   return { ...prepareDeps(deps, cacheDir), outputDir };
 }
 
-/** TRANSFERKIT_TRACKING=off runs without MLflow (the pipeline alone); anything else tracks. */
-export function trackingEnabled(env: EntryDeps['env']): boolean {
-  return !['0', 'off', 'false', 'no'].includes((env['TRANSFERKIT_TRACKING'] ?? '').toLowerCase());
-}
+export { trackingEnabled } from './tracking-enabled.js';
 
 export function waitMs(env: EntryDeps['env']): number {
   const seconds = Number(env['TRANSFERKIT_MLFLOW_WAIT_SECONDS'] ?? '120');

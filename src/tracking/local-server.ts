@@ -268,5 +268,9 @@ async function stopGroup(pgid: number, exited: Promise<void>, graceMs = 10_000):
     signal('SIGKILL');
     await waitEmpty(5000);
   }
-  await Promise.race([exited, sleep(5000)]);
+  // the child's own end (its streams closed), for at most 5 s; the timer must not outlive the wait,
+  // or it alone keeps the process alive for those seconds after the run has ended
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))]);
+  clearTimeout(timer);
 }

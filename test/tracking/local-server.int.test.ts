@@ -145,6 +145,14 @@ describe('startLocalServer', { timeout: 240_000 }, () => {
     assert.deepEqual(await processesMentioning(cwd), []);
   });
 
+  it('leaves no timer behind once stopped, so a finished run exits at once', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const server = await startLocalServer({ storeUri: `sqlite:///${join(cwd, 'timers.db')}`, artifactsDestination: join(cwd, 'art'), mlflowBin, env: process.env, cwd });
+    await server.stop();
+    assert.equal(timers(), before, process.getActiveResourcesInfo().join(', '));
+  });
+
   it('fails with the server’s last output when it exits early', async () => {
     // MLflow creates missing parent directories of a sqlite file, but not below a regular file
     await writeFile(join(cwd, 'a-file'), '');

@@ -1,0 +1,71 @@
+/** The `transferkit` command (started by cli.ts). Thin: wires process globals into the commands. */
+import { createOutput } from '../output/create.js';
+import { takeOutputOptions } from '../output/options.js';
+import { COMMAND_NAMES, commandHelp, isCommand, usage } from '../params-doc/help.js';
+import { describeFailure } from './failure.js';
+import { predictCommand } from './predict.js';
+import { recommendCommand } from './recommend.js';
+import { serveCommand } from './serve.js';
+import { sweepCommand } from './sweep.js';
+import type { StartServer } from '../tracking/session.js';
+import { trainCommand, type EntryDeps } from './train.js';
+
+const COMMANDS = { train: trainCommand, sweep: sweepCommand, recommend: recommendCommand, predict: predictCommand, serve: serveCommand } as const;
+
+/** `startServer`: the private mlflow server cli.ts started early (early-server.ts). */
+export async function main(argv: readonly string[], startServer?: StartServer): Promise<number> {
+  const [command, ...args] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    const topic = args[0];
+    if (command === 'help' && topic !== undefined && isCommand(topic)) process.stdout.write(commandHelp(topic));
+    else process.stdout.write(usage());
+    return command === undefined ? 2 : 0;
+  }
+  if (!isCommand(command)) {
+    process.stderr.write(`transferkit: unknown command "${command}"; expected one of: ${COMMAND_NAMES.join(', ')}\n${usage()}`);
+    return 2;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(commandHelp(command));
+    return 0;
+  }
+  let taken;
+  try {
+    taken = takeOutputOptions(args, process.env);
+  } catch (error) {
+    process.stderr.write(`transferkit: ${describeFailure(error).message}\n`);
+    return 2;
+  }
+  const output = createOutput(taken.options, process.stderr, process.env, process.stderr.isTTY ? process.stderr : undefined);
+  // First SIGINT/SIGTERM: stop cleanly, the run ends KILLED. A second one: exit at once.
+  const controller = new AbortController();
+  const stop = () => {
+    if (controller.signal.aborted) {
+      output.close();
+      process.exit(130);
+    }
+    controller.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const deps: EntryDeps = {
+    env: process.env,
+    cwd: process.cwd(),
+    fetch: globalThis.fetch,
+    now: () => Date.now(),
+    stdout: process.stdout,
+    stderr: output.stderr,
+    logger: output.logger,
+    progress: output.progress,
+    logFormat: output.format,
+    debug: output.debug,
+    signal: controller.signal,
+    ...(startServer === undefined ? {} : { startServer }),
+  };
+  try {
+    return await COMMANDS[command](taken.rest, deps);
+  } finally {
+    output.close();
+  }
+}
+
