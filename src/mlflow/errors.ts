@@ -53,8 +53,8 @@ export class MlflowNotFoundError extends TransferkitError {
 
 /** A local `mlflow server` could not be started (exited early, timed out, bad store URI). */
 export class LocalServerError extends TransferkitError {
-  constructor(message: string, options: ErrorOptions = {}) {
-    super('ERR_MLFLOW_SERVER', message, options);
+  constructor(message: string, options: ErrorOptions & { code?: string } = {}) {
+    super(options.code ?? 'ERR_MLFLOW_SERVER', message, options);
   }
 }
 

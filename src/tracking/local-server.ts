@@ -171,6 +171,9 @@ async function startOnce(options: LocalServerOptions, env: Env, port: number): P
   const started = Date.now();
   const command = serverCommand(options.mlflowBin, args, env);
   options.logger?.debug({ file: command.file, args: command.args, kind: command.kind }, 'starting mlflow server');
+  if (command.fallback !== undefined) {
+    options.logger?.info({ reason: command.fallback }, 'running `mlflow server` (two Python processes, a slower start): the one-process launcher cannot be used; TRANSFERKIT_MLFLOW_SERVER=cli says this is wanted');
+  }
   const child = execa(command.file, command.args, {
     env: serverEnv, extendEnv: false, cwd: options.cwd ?? process.cwd(),
     detached: true, cleanup: false, buffer: false, reject: false, stdin: 'ignore',

@@ -6,6 +6,11 @@ command (its option checks, store set-up and environment for the app) and replac
 step: uvicorn runs here, in the process that has MLflow imported already.
 
     python mlflow_server.py [mlflow server options]
+
+It patches a private function, `mlflow.server._exec_cmd` (how `mlflow server` starts uvicorn), as
+found in MLflow 3.17.2 (the version in .venv, checked there; scripts/setup-python.sh installs
+mlflow>=3.5,<4, whose other versions may differ). When the function is missing or is called with something other than uvicorn,
+this exits with a message saying so; TRANSFERKIT_MLFLOW_SERVER=cli then runs `mlflow server` itself.
 """
 import sys
 
@@ -30,7 +35,8 @@ def _uvicorn_here(cmd, extra_env=None, **_kwargs):
 if not callable(getattr(mlflow.server, "_exec_cmd", None)):
     sys.exit(
         f"MLflow {mlflow.__version__} has no mlflow.server._exec_cmd: transferkit's one-process "
-        "server launcher does not fit this MLflow version"
+        "server launcher does not fit this MLflow version (it was written against MLflow 3.17.2); "
+        "set TRANSFERKIT_MLFLOW_SERVER=cli to run `mlflow server` instead"
     )
 mlflow.server._exec_cmd = _uvicorn_here
 cli(args=["server", *sys.argv[1:]], prog_name="mlflow")

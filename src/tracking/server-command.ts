@@ -2,12 +2,34 @@
  * How the private `mlflow server` is started. `mlflow server` runs two Python processes that each
  * import MLflow (the CLI, then uvicorn); src/tracking/mlflow_server.py runs MLflow's own `server`
  * command with uvicorn in the same process, which halves the start-up. It needs the Python that runs
- * the `mlflow` executable, read from its `#!` line as the system does. When that line names no Python
- * (a wrapper script), or TRANSFERKIT_MLFLOW_SERVER=cli, the `mlflow` executable itself is run.
+ * the `mlflow` executable, read from its `#!` line as the system does.
+ *
+ * TRANSFERKIT_MLFLOW_SERVER chooses (SERVER_MODES): `auto` (unset or empty: the launcher when the
+ * script's Python is found, else `mlflow server`, with the reason logged), `one-process` (the
+ * launcher or an error) or `cli` (`mlflow server`).
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { describeValue } from '../errors.js';
+import { LocalServerError } from '../mlflow/errors.js';
+
+/** The values of TRANSFERKIT_MLFLOW_SERVER. */
+export const serverModeSchema = z.enum(['auto', 'one-process', 'cli']);
+export type ServerMode = z.infer<typeof serverModeSchema>;
+export const SERVER_MODES = serverModeSchema.options;
+
+/** TRANSFERKIT_MLFLOW_SERVER: unset or empty is `auto`; another value is an error naming it. */
+export function serverMode(env: Readonly<Record<string, string | undefined>>): ServerMode {
+  const raw = env['TRANSFERKIT_MLFLOW_SERVER'] ?? '';
+  const parsed = serverModeSchema.safeParse(raw === '' ? 'auto' : raw);
+  if (parsed.success) return parsed.data;
+  throw new LocalServerError(
+    `TRANSFERKIT_MLFLOW_SERVER is ${describeValue(raw)}; expected one of ${SERVER_MODES.join(', ')} (unset: auto)`,
+    { code: 'ERR_MLFLOW_SERVER_MODE' },
+  );
+}
 
 /** src/tracking/mlflow_server.py, from src/tracking/ or dist/tracking/. */
 export const LAUNCHER = fileURLToPath(new URL('../../src/tracking/mlflow_server.py', import.meta.url));
@@ -34,11 +56,23 @@ export interface ServerCommand {
   readonly args: readonly string[];
   /** `one-process` (the launcher) or `cli` (`mlflow server`). */
   readonly kind: 'one-process' | 'cli';
+  /** Set when `auto` could not use the launcher: why `mlflow server` runs instead (to be logged). */
+  readonly fallback?: string;
 }
 
-/** The command for `mlflow server <serverArgs>`. */
+/** The command for `mlflow server <serverArgs>`, as TRANSFERKIT_MLFLOW_SERVER asks. */
 export function serverCommand(mlflowBin: string, serverArgs: readonly string[], env: Readonly<Record<string, string | undefined>>): ServerCommand {
-  const python = env['TRANSFERKIT_MLFLOW_SERVER'] === 'cli' ? undefined : pythonOf(mlflowBin);
-  if (python === undefined || !existsSync(LAUNCHER)) return { file: mlflowBin, args: ['server', ...serverArgs], kind: 'cli' };
-  return { file: python, args: [LAUNCHER, ...serverArgs], kind: 'one-process' };
+  const mode = serverMode(env);
+  const cli = { file: mlflowBin, args: ['server', ...serverArgs], kind: 'cli' } as const;
+  if (mode === 'cli') return cli;
+  const python = pythonOf(mlflowBin);
+  const missing = python === undefined
+    ? `${mlflowBin} is not a Python console script whose #! line names an existing python`
+    : existsSync(LAUNCHER) ? undefined : `the launcher ${LAUNCHER} is missing`;
+  if (python !== undefined && missing === undefined) return { file: python, args: [LAUNCHER, ...serverArgs], kind: 'one-process' };
+  const why = missing ?? 'the launcher cannot be used';
+  if (mode === 'one-process') {
+    throw new LocalServerError(`TRANSFERKIT_MLFLOW_SERVER is "one-process", but ${why}; expected one of ${SERVER_MODES.join(', ')} that fits (auto or cli run \`mlflow server\`)`, { code: 'ERR_MLFLOW_SERVER_MODE' });
+  }
+  return { ...cli, fallback: why };
 }
