@@ -123,7 +123,7 @@ const summary = MODES.map((mode) => ({
   ...(mode === 'off' ? {} : { median_server_start_s: of(mode, 'server_start_ms') / 1000, median_waited_for_run_s: of(mode, 'waited_for_run_ms') / 1000 }),
 }));
 const commit = (await runText('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'])).trim();
-const dirty = (await runText('git', ['-C', REPO, 'status', '--porcelain', '--', 'src', 'bench'])).trim() !== '';
+const dirty = (await runText('git', ['-C', REPO, 'status', '--porcelain', '--', 'src', 'bench', ':!bench/results'])).trim() !== '';
 const beforeCommit = option('--before-commit') ?? 'unknown commit';
 const command = `node --import tsx bench/local-store.ts --repeats ${repeats}${out === 'local-store' ? '' : ` --out ${out}`}${before === undefined ? '' : ` --before ${before} --before-commit ${beforeCommit}`}`;
 const result = { command, commit, dirty, date: new Date().toISOString(), minutes: (performance.now() - t0) / 60000, machine: await machine({}), ...(before === undefined ? {} : { before: { dir: before, commit: beforeCommit } }), job: JOB.join(' '), repeats, summary, rows };

@@ -56,7 +56,7 @@ const local = median(rows.filter((r) => r.mode === 'local-store').map((r) => r.s
 const requests = median(rows.filter((r) => r.mode === 'mlflow').map((r) => r.requests ?? 0));
 const git = (...args: string[]) => execFileSync('git', ['-C', REPO, ...args], { encoding: 'utf8' }).trim();
 const command = `node --import tsx bench/tracking.ts ${process.argv.slice(2).join(' ')}`.trim();
-const summary = { command, commit: git('rev-parse', '--short', 'HEAD'), dirty: git('status', '--porcelain', '--', 'src', 'bench') !== '', date: new Date().toISOString(), repeats, seconds_off: off, seconds_mlflow: on, seconds_local_store: local, overhead_seconds: on - off, ratio: on / off, rest_requests: requests, rows };
+const summary = { command, commit: git('rev-parse', '--short', 'HEAD'), dirty: git('status', '--porcelain', '--', 'src', 'bench', ':!bench/results') !== '', date: new Date().toISOString(), repeats, seconds_off: off, seconds_mlflow: on, seconds_local_store: local, overhead_seconds: on - off, ratio: on / off, rest_requests: requests, rows };
 console.log('| tracking | wall time (median of %d) | REST requests |', repeats);
 console.log('|---|---|---|');
 console.log(`| off | ${off.toFixed(2)} s | 0 |`);
