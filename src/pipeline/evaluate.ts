@@ -1,7 +1,8 @@
 /**
  * Loss, accuracy, per-class accuracy and the confusion matrix of a model over a batch source.
  * Used for the validation set every epoch and for the test set once at the end. A source with several
- * views per example (test-time augmentation, tta.ts) is scored on the mean of the views' probabilities.
+ * views per example (test-time augmentation, tta.ts) is scored on the mean of the views' probabilities;
+ * its batch holds views × batch_size images, which go through the model batch_size at a time.
  */
 import * as tf from '@tensorflow/tfjs';
 import { labelAt } from './data/checked.js';
@@ -41,7 +42,8 @@ export async function evaluate(
     const labels = Int32Array.from({ length: end - start }, (_, i) => labelAt(source.labels, start + i, numClasses, 'evaluation'));
     const [nll, predicted, top] = tf.tidy(() => {
       const x = source.batch(all.subarray(start, end));
-      const out = model.predict(x);
+      // predict's own batching: at most batchSize images through the model at once (its default is 32)
+      const out = model.predict(x, { batchSize });
       const viewProbs = Array.isArray(out) ? out[0] : out;
       if (viewProbs === undefined) throw new Error('model.predict returned no output');
       // several views per example (test-time augmentation): the mean of their softmax outputs

@@ -1,6 +1,7 @@
 /**
  * Test-time augmentation: the evaluation scores the mean of the views' softmax outputs (checked
- * against the two views predicted separately), and the views are the mirror and the padded shifts.
+ * against the two views predicted separately), the views go through the model batch_size images at a
+ * time with the same result, and the views are the mirror and the padded shifts.
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,5 +61,40 @@ describe('test-time augmentation', () => {
     assert.equal(v[1]?.[pad]?.[pad], 0, 'view 1: shifted by the padding down and right');
     assert.equal(v[4]?.[0]?.[0], 2 * 16 + 2, 'view 4: shifted by the padding up and left');
     tf.dispose([x, views]);
+  });
+
+  it('sends the views through the model batch_size images at a time, with the unchunked mean as result', async () => {
+    const set = syntheticImageSet({ count: 6, height: 8, width: 8, channels: 3, numClasses: 3, seed: 8 });
+    const seen: number[] = [];
+    class Recorder extends tf.layers.Layer {
+      static readonly className = 'TtaBatchRecorder';
+      override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+        const x = Array.isArray(inputs) ? inputs[0] : inputs;
+        if (x === undefined) throw new Error('no input');
+        seen.push(x.shape[0] ?? -1);
+        return tf.clone(x);
+      }
+    }
+    const model = tf.sequential({
+      layers: [tf.layers.flatten({ inputShape: [12, 12, 3] }), new Recorder({}), tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.randomNormal({ seed: 4 }) })],
+    });
+    const source = ttaSource(set, input, 'flip_crop');
+    const all = Int32Array.from({ length: set.count }, (_, i) => i);
+    // the reference: every view of every image in one predict call, averaged over the 10 views
+    const expected = tf.tidy(() => {
+      const y = model.predict(source.batch(all), { batchSize: 10 * set.count });
+      assert.ok(!Array.isArray(y));
+      return tf.mean(tf.reshape(y, [10, set.count, 3]), 0);
+    });
+    const probs = await expected.data();
+    expected.dispose();
+    assert.deepEqual(seen, [10 * set.count]);
+    let nll = 0;
+    set.labels.forEach((y, i) => (nll -= Math.log(Math.min(1 - 1e-7, Math.max(1e-7, probs[i * 3 + y] ?? 0)))));
+    seen.length = 0;
+    const chunked = await evaluate(model, source, 3, 4);
+    assert.ok(seen.length > 0 && Math.max(...seen) <= 4, `batches through the model: ${seen.join(', ')}`);
+    assert.ok(Math.abs(chunked.loss - nll / set.count) < 1e-6, `chunked loss ${chunked.loss} vs unchunked ${nll / set.count}`);
+    model.dispose();
   });
 });
