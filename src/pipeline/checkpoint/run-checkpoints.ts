@@ -119,7 +119,7 @@ export class RunCheckpoints {
     return {
       stage: m.stage,
       earlierStages: m.earlier_stages,
-      fit: { epochs: m.stage_epochs, done: m.stage_done, earlyStop },
+      fit: { epochs: m.stage_epochs, done: m.stage_done, earlyStop, ...(m.stage_tags === undefined ? {} : { tags: m.stage_tags }) },
       restore: (model) =>
         restoreTensors(model, found.tensors).catch((error: unknown) => {
           throw unfit(error);
@@ -141,6 +141,7 @@ export class RunCheckpoints {
         epoch: last?.epoch ?? -1,
         stage_done: p.stageDone,
         stage_epochs: [...p.stageEpochs],
+        stage_tags: { ...p.stageTags },
         earlier_stages: [...p.earlierStages],
         early_stop: p.earlyStop === undefined ? null : { bestLoss: p.earlyStop.bestLoss, bestEpoch: p.earlyStop.bestEpoch, wait: p.earlyStop.wait },
         completed_phases: this.#completed,

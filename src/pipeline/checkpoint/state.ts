@@ -64,6 +64,8 @@ export const manifestSchema = z.object({
   epoch: z.number().int(),
   stage_done: z.boolean(),
   stage_epochs: z.array(epochSchema),
+  /** The stage's tags so far (the ridge probe's λ); absent in checkpoints written before they were kept. */
+  stage_tags: z.record(z.string(), z.string()).optional(),
   earlier_stages: z.array(stageRecordSchema),
   early_stop: z.object({ bestLoss: num, bestEpoch: z.number().int(), wait: z.number().int() }).nullable(),
   completed_phases: z.object({ source: phaseResultSchema.optional(), target: phaseResultSchema.optional() }),

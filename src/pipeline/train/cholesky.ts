@@ -3,10 +3,8 @@
  * A = L Lᵀ, then forward and back substitution for each right-hand side. Matrices are row-major
  * Float64Arrays; sizes here are at most the feature width (1,280 for EfficientNet-Lite0).
  */
-import { TrainingError } from '../../errors.js';
-
-/** The lower factor L of `a` (m×m, symmetric positive definite); `a` is left unchanged. */
-export function cholesky(a: Float64Array, m: number): Float64Array {
+/** The lower factor L of `a` (m×m, symmetric), or undefined when `a` is not positive definite (a pivot ≤ 0 or NaN); `a` is left unchanged. */
+export function cholesky(a: Float64Array, m: number): Float64Array | undefined {
   if (a.length !== m * m) throw new RangeError(`cholesky: expected ${m}×${m} values, got ${a.length}`);
   const l = new Float64Array(m * m);
   for (let j = 0; j < m; j++) {
@@ -16,7 +14,7 @@ export function cholesky(a: Float64Array, m: number): Float64Array {
       const v = l[rowJ + k] ?? 0;
       diag -= v * v;
     }
-    if (!(diag > 0)) throw new TrainingError(`The ridge system is not positive definite (pivot ${j} is ${diag}); the features may hold NaN or be all zero`);
+    if (!(diag > 0)) return undefined;
     const pivot = Math.sqrt(diag);
     l[rowJ + j] = pivot;
     for (let i = j + 1; i < m; i++) {

@@ -34,6 +34,8 @@ export interface FitProgress {
   /** True when no more epochs will run (early stop or the last epoch). */
   readonly done: boolean;
   readonly earlyStop: EarlyStopState | undefined;
+  /** Tags the stage's result carries (the ridge probe's λ and temperature), kept for a resume after it is done. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** A fit continued from a checkpoint: its epochs so far and early-stopping state. */
@@ -41,6 +43,7 @@ export interface FitResume {
   readonly epochs: readonly EpochMetrics[];
   readonly done: boolean;
   readonly earlyStop: EarlyStopState | undefined;
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 export interface FitOptions {

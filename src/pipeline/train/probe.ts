@@ -2,7 +2,7 @@
  * A training stage solved instead of trained (`head_solver=ridge`): the linear probe. Everything but
  * the final Dense softmax layer is frozen, so the model is fixed features → Dense; the features of
  * the training and validation sets (the cached pooled activations when the cache is on) are read
- * once, ridge.ts solves the Dense layer in closed form with λ chosen on validation, and the solution
+ * once, ridge.ts solves the Dense layer in closed form with λ chosen on validation (ridge-choice.ts), and the solution
  * (scaled by the fitted temperature) is written into the layer. The model stays an ordinary model:
  * export, predict and MLflow Models see a Dense softmax layer. The stage counts as one epoch.
  */
@@ -12,7 +12,8 @@ import type { Logger } from '../../log.js';
 import { labelAt } from '../data/checked.js';
 import { evaluate } from '../evaluate.js';
 import type { EpochMetrics, FitProgress, FitResult, FitResume } from './fit.js';
-import { chooseRidge, type Features, type ProbeChoice } from './ridge.js';
+import type { Features } from './ridge.js';
+import { chooseRidge, type ProbeChoice } from './ridge-choice.js';
 import { batchRanges, type BatchSource } from './source.js';
 
 /** The model's last layer when it is a Dense softmax layer and the only one that trains. */
@@ -97,10 +98,14 @@ export interface ProbeStageResult extends FitResult {
   readonly tags: Readonly<Record<string, string>>;
 }
 
-/** Runs the probe as a stage: one "epoch" whose metrics are the solved layer's training and validation loss and accuracy. */
+/**
+ * Runs the probe as a stage: one "epoch" whose metrics are the solved layer's training and validation
+ * loss and accuracy. The validation split chose λ and the temperature, so its metrics are not held out
+ * (tag transferkit.ridge_selected_on); the tags travel with the checkpoint, so a resume keeps them.
+ */
 export async function probeStage(model: tf.LayersModel, train: BatchSource, validation: BatchSource, o: ProbeStageOptions): Promise<ProbeStageResult> {
   const finished = o.resume?.done === true ? o.resume.epochs.at(-1) : undefined;
-  if (finished !== undefined) return { epochs: o.resume?.epochs ?? [], bestEpoch: finished.epoch, stoppedEarly: false, tags: {} };
+  if (finished !== undefined) return { epochs: o.resume?.epochs ?? [], bestEpoch: finished.epoch, stoppedEarly: false, tags: o.resume?.tags ?? {} };
   const started = o.now();
   const choice = await solveLinearProbe(model, train, validation, o.numClasses, o.batchSize);
   const fitted = await evaluate(model, train, o.numClasses, o.batchSize);
@@ -110,16 +115,26 @@ export async function probeStage(model: tf.LayersModel, train: BatchSource, vali
     epoch: o.epoch, stage: o.stage, loss: fitted.loss, accuracy: fitted.accuracy, val_loss: val.loss, val_accuracy: val.accuracy,
     epoch_seconds: (ended - started) / 1000, time: ended,
   };
+  if (choice.skipped.length > 0) {
+    o.logger.warn({ skipped_lambdas: choice.skipped }, 'linear probe: the ridge system was not positive definite at these λ; they were left out of the choice');
+  }
+  if (choice.atEdge !== 'none') {
+    o.logger.warn(
+      { ridge_lambda: choice.solution.lambda, edge: choice.atEdge },
+      `linear probe: the chosen λ is the grid's ${choice.atEdge === 'low' ? 'smallest' : 'largest'}; the best may lie beyond it (few validation images make the choice noisy)`,
+    );
+  }
   o.logger.info(
     { ridge_lambda: choice.solution.lambda, temperature: choice.temperature, val_accuracy: val.accuracy, candidates: choice.candidates.length },
-    'linear probe solved (ridge, λ chosen on the validation split)',
+    'linear probe solved (ridge, λ and temperature chosen on the validation split: its metrics are not held out)',
   );
-  await o.onProgress?.({ epochs: [metrics], done: true, earlyStop: undefined });
-  await o.onEpoch?.(metrics);
-  return {
-    epochs: [metrics],
-    bestEpoch: o.epoch,
-    stoppedEarly: false,
-    tags: { 'transferkit.ridge_lambda': String(choice.solution.lambda), 'transferkit.ridge_temperature': String(choice.temperature) },
+  const tags = {
+    'transferkit.ridge_lambda': String(choice.solution.lambda),
+    'transferkit.ridge_temperature': String(choice.temperature),
+    'transferkit.ridge_lambda_at_edge': choice.atEdge,
+    'transferkit.ridge_selected_on': 'validation',
   };
+  await o.onProgress?.({ epochs: [metrics], done: true, earlyStop: undefined, tags });
+  await o.onEpoch?.(metrics);
+  return { epochs: [metrics], bestEpoch: o.epoch, stoppedEarly: false, tags };
 }

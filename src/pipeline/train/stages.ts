@@ -72,6 +72,7 @@ export interface PhaseProgress {
   readonly stageEpochs: readonly EpochMetrics[];
   readonly earlierStages: readonly StageRecord[];
   readonly earlyStop: EarlyStopState | undefined;
+  readonly stageTags: Readonly<Record<string, string>>;
   readonly model: tf.LayersModel;
 }
 
@@ -161,7 +162,7 @@ async function trainStages(model: tf.LayersModel, o: PhaseOptions): Promise<Phas
       const before = records.reduce((sum, r) => sum + r.epochs.length, 0);
       const onEpoch = (m: EpochMetrics) => o.onEpoch?.(m, { phase: o.phase, maxEpochs: lastEpoch });
       const onProgress = async (p: FitProgress) =>
-        o.onProgress?.({ stage, stageDone: p.done, stageEpochs: p.epochs, earlierStages: records, earlyStop: p.earlyStop, model: inputs.model });
+        o.onProgress?.({ stage, stageDone: p.done, stageEpochs: p.epochs, earlierStages: records, earlyStop: p.earlyStop, stageTags: p.tags ?? {}, model: inputs.model });
       const result: FitResult & { readonly tags?: Readonly<Record<string, string>> } = spec.solver === 'ridge'
         ? await probeStage(inputs.model, inputs.train, inputs.validation, {
             numClasses: o.numClasses, batchSize: o.batchSize, epoch: before, stage, now: o.now, logger: o.cache.logger, onEpoch, onProgress,

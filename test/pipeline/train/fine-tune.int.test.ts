@@ -1,7 +1,7 @@
 /**
  * Discriminative learning rates and L2-SP. ScaledAdam is tfjs's Adam when every multiplier is 1 and
- * its state round-trips (checkpoints); with backbone_lr_factor 0 the backbone does not move while
- * the head does; with a huge L2-SP weight the backbone stays at its starting weights while without
+ * its state round-trips (checkpoints); with backbone_lr_factor 0 the backbone's weights do not move
+ * while the head does, but a trainable BatchNorm still updates its moving statistics (as documented); with a huge L2-SP weight the backbone stays at its starting weights while without
  * it the same training moves them.
  */
 import { before, describe, it } from 'node:test';
@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import pino from 'pino';
 import { initBackend } from '../../../src/pipeline/backend.js';
 import { stackSpec } from '../../../src/pipeline/model/arch/vgg.js';
+import { getBackbone } from '../../../src/pipeline/model/backbones.js';
 import { backboneLayers, buildClassifier } from '../../../src/pipeline/model/build.js';
 import { planFreeze } from '../../../src/pipeline/model/freeze.js';
 import { PREPROCESSING } from '../../../src/pipeline/model/spec.js';
@@ -117,5 +118,28 @@ describe('discriminative learning rates and L2-SP', () => {
     assert.ok(pulled.backbone < 2 * LR, `with L2-SP the backbone moved ${pulled.backbone}`);
     assert.ok(pulled.head > LR, 'the head is not pulled');
     assert.ok(pulled.loss > free.loss, 'the term is part of the training loss');
+  });
+
+  it('backbone_lr_factor 0 on a BatchNorm backbone (Lite0): weights stay, moving means and variances follow the batches', async () => {
+    const lite0 = getBackbone('efficientnet_lite0');
+    const size = lite0.minInputSize;
+    const liteInput = { inputSize: size, preprocessing: lite0.preprocessing };
+    const model = buildClassifier(lite0, size, { numClasses: 2, denseUnits: 8, dropout: 0, seed: 4, head: 'linear' });
+    const layers = backboneLayers(model, lite0).map(({ layer }) => layer);
+    const weights = layers.flatMap((l) => l.trainableWeights);
+    const moving = layers.flatMap((l) => l.weights.filter((w) => /moving_(mean|variance)/.test(w.name)));
+    assert.ok(moving.length > 0, 'Lite0 has BatchNorm layers');
+    const before = [...weights, ...moving].map((w) => tf.clone(w.read()));
+    const small = (count: number, seed: number) => syntheticImageSet({ count, height: size, width: size, channels: 3, numClasses: 2, seed });
+    await trainPhase(model, {
+      phase: 'target', stages: [{ plan: planFreeze(lite0, 'all'), learningRate: LR, maxEpochs: 1 }], backbone: lite0,
+      sets: { train: small(8, 1), validation: small(4, 2), test: small(4, 3) }, numClasses: 2, input: liteInput,
+      cache: { mode: 'off', dtype: 'float32', cacheRoot: tmpdir(), memoryBudgetBytes: 2 ** 30, maxDiskBytes: 2 ** 30, batchSize: 4, logger: pino({ level: 'silent' }), now: Date.now, augment: [] },
+      batchSize: 4, patience: undefined, seed: 3, now: Date.now, backboneLrFactor: 0,
+    });
+    assert.equal(await maxAbsDiff(weights.map((w) => w.read()), before.slice(0, weights.length)), 0, 'kernels, gamma and beta stay');
+    assert.ok((await maxAbsDiff(moving.map((w) => w.read()), before.slice(weights.length))) > 0, 'the moving statistics moved');
+    tf.dispose(before);
+    model.dispose();
   });
 });

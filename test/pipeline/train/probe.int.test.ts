@@ -1,7 +1,7 @@
 /**
  * The ridge probe as a training stage: the solved Dense layer holds the ridge solution (at the λ it
  * logs) times the temperature, on the frozen backbone's pooled features, with and without the
- * activation cache; a fine-tuning stage can follow it (LP-FT).
+ * activation cache; a fine-tuning stage can follow it (LP-FT); its tags survive a resume after it.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ import { planFreeze } from '../../../src/pipeline/model/freeze.js';
 import { imageBatch } from '../../../src/pipeline/model/input.js';
 import { PREPROCESSING } from '../../../src/pipeline/model/spec.js';
 import { ridgeSolutions } from '../../../src/pipeline/train/ridge.js';
-import { trainPhase, type StageSpec } from '../../../src/pipeline/train/stages.js';
+import { trainPhase, type PhaseOptions, type PhaseProgress, type StageSpec } from '../../../src/pipeline/train/stages.js';
 
 const TINY = stackSpec({
   name: 'tiny', description: 'test backbone', filters: [[4, 4], [8]], defaultInputSize: 8, minInputSize: 4,
@@ -47,12 +47,12 @@ describe('ridge probe stage', () => {
   after(() => rm(root, { recursive: true, force: true }));
 
   const sets = { train: images(24, 1), validation: images(12, 2), test: images(30, 3) };
-  const run = (mode: 'on' | 'off', stages: readonly StageSpec[]) => {
+  const run = (mode: 'on' | 'off', stages: readonly StageSpec[], more: Partial<PhaseOptions> = {}) => {
     const model = buildClassifier(TINY, 8, { numClasses: 3, denseUnits: 8, dropout: 0, seed: 5, head: 'linear' });
     const result = trainPhase(model, {
       phase: 'target', stages, backbone: TINY, sets, numClasses: 3, input,
       cache: { mode, dtype: 'float32', cacheRoot: root, memoryBudgetBytes: 2 ** 30, maxDiskBytes: 2 ** 30, batchSize: 16, logger: pino({ level: 'silent' }), now: Date.now, augment: [] },
-      batchSize: 8, patience: 3, seed: 3, now: Date.now,
+      batchSize: 8, patience: 3, seed: 3, now: Date.now, ...more,
     });
     return { model, result };
   };
@@ -67,6 +67,8 @@ describe('ridge probe stage', () => {
       const lambda = Number(result.cacheTags['transferkit.ridge_lambda']);
       const temperature = Number(result.cacheTags['transferkit.ridge_temperature']);
       assert.ok(lambda > 0 && temperature > 0, JSON.stringify(result.cacheTags));
+      assert.equal(result.cacheTags['transferkit.ridge_selected_on'], 'validation');
+      assert.ok(['low', 'high', 'none'].includes(result.cacheTags['transferkit.ridge_lambda_at_edge'] ?? ''), JSON.stringify(result.cacheTags));
       // the pooled features, read independently of the probe through the classifier's own graph
       const pooled = tf.model({ inputs: model.inputs, outputs: model.getLayer('avg_pool').output });
       const all = Int32Array.from({ length: sets.train.count }, (_, i) => i);
@@ -95,5 +97,28 @@ describe('ridge probe stage', () => {
     const result = await pending;
     assert.deepEqual(result.epochs.map((e) => [e.epoch, e.stage]), [[0, 1], [1, 2], [2, 2]]);
     model.dispose();
+  });
+
+  it('keeps the λ tags when a resume re-enters the finished probe stage (a crash before stage 2 started)', async () => {
+    const lpft: StageSpec[] = [probe, { plan: planFreeze(TINY, 'all'), learningRate: 0.001, maxEpochs: 1 }];
+    let saved: PhaseProgress | undefined;
+    const first = run('off', lpft, { onProgress: async (p) => { if (p.stage === 1 && p.stageDone) saved ??= p; } });
+    const firstResult = await first.result;
+    assert.ok(saved !== undefined);
+    const { stageEpochs, stageTags } = saved;
+    assert.equal(stageTags['transferkit.ridge_lambda'], firstResult.cacheTags['transferkit.ridge_lambda']);
+    const resumed = run('off', lpft, {
+      resume: {
+        stage: 1, earlierStages: [], fit: { epochs: stageEpochs, done: true, earlyStop: undefined, tags: stageTags },
+        // what is checked is the tags; stage 2 may start from any weights
+        restore: async () => undefined,
+      },
+    });
+    const result = await resumed.result;
+    for (const key of ['transferkit.ridge_lambda', 'transferkit.ridge_temperature', 'transferkit.ridge_selected_on']) {
+      assert.equal(result.cacheTags[key], firstResult.cacheTags[key], key);
+    }
+    first.model.dispose();
+    resumed.model.dispose();
   });
 });

@@ -1,20 +1,22 @@
 /**
  * The linear probe's ridge solve against numpy's solution of the same objective written differently
  * (augmented [X 1] normal equations with an unpenalised bias), in the primal (n > d) and dual (n < d)
- * forms; λ chosen on the validation split; the temperature is the loss minimiser.
+ * forms, also on rank-deficient features at the grid's smallest λ (float64 Gram matrix); λ chosen on
+ * the validation split; the temperature is the loss minimiser; coded errors for constant features.
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { initBackend } from '../../../src/pipeline/backend.js';
-import { chooseRidge, fitTemperature, ridgeScores, ridgeSolutions, softmaxLoss, type Features } from '../../../src/pipeline/train/ridge.js';
+import { ridgeGrid, ridgeSolutions, type Features } from '../../../src/pipeline/train/ridge.js';
+import { chooseRidge, fitTemperature, ridgeScores, softmaxLoss } from '../../../src/pipeline/train/ridge-choice.js';
 import { venvPython } from '../../support/python.js';
 
 const NUMPY = `
 import json, sys
 import numpy as np
-job = json.loads(sys.argv[1])
+job = json.load(sys.stdin)
 X = np.array(job['x'], dtype=np.float64).reshape(job['n'], job['d'])
 y = np.array(job['y']); K = job['k']
 counts = np.bincount(y, minlength=K)
@@ -48,7 +50,9 @@ function features(n: number, d: number, k: number, seed: number, skew = false): 
 
 async function numpyRidge(f: Features, k: number, lam: number): Promise<{ kernel: number[]; bias: number[] }> {
   const job = { x: Array.from(f.values), y: Array.from(f.labels), n: f.count, d: f.dim, k, lam };
-  const { stdout } = await promisify(execFile)(venvPython(), ['-c', NUMPY, JSON.stringify(job)], { maxBuffer: 2 ** 24 });
+  const pending = promisify(execFile)(venvPython(), ['-c', NUMPY], { maxBuffer: 2 ** 24 });
+  pending.child.stdin?.end(JSON.stringify(job));
+  const { stdout } = await pending;
   const parsed: unknown = JSON.parse(stdout);
   assert.ok(typeof parsed === 'object' && parsed !== null && 'kernel' in parsed && 'bias' in parsed && Array.isArray(parsed.kernel) && Array.isArray(parsed.bias));
   return { kernel: parsed.kernel.map(Number), bias: parsed.bias.map(Number) };
@@ -97,11 +101,53 @@ describe('ridge linear probe', () => {
     const bySmall = labelledBy(0);
     const byLarge = labelledBy(1);
     assert.ok(bySmall.labels.some((y, i) => y !== byLarge.labels[i]), 'the two λ must disagree somewhere for this test to mean anything');
-    const onSmall = chooseRidge(train, bySmall, 2, [small, large]);
+    const onSmall = chooseRidge(train, bySmall, 2, [large, small]);
     assert.equal(onSmall.solution.lambda, small);
+    assert.equal(onSmall.atEdge, 'low');
     assert.equal(onSmall.candidates[0]?.valAccuracy, 1);
     assert.ok((onSmall.candidates[1]?.valAccuracy ?? 1) < 1);
-    assert.equal(chooseRidge(train, byLarge, 2, [small, large]).solution.lambda, large);
+    const onLarge = chooseRidge(train, byLarge, 2, [small, large]);
+    assert.equal(onLarge.solution.lambda, large);
+    assert.equal(onLarge.atEdge, 'high');
+    const three = chooseRidge(train, byLarge, 2, [small, 1, large]);
+    assert.equal(three.atEdge, three.solution.lambda === 1 ? 'none' : three.solution.lambda === large ? 'high' : 'low');
+  });
+
+  it('solves rank-deficient features (n < d, repeated and zero columns) at the smallest λ of the default grid, as numpy does', async () => {
+    // the shape of a few-label probe on Lite0: 100 images × 1,280 non-negative features, half of them
+    // copies of the other half (the float32 Gram matrix had a negative pivot at this λ: ERR_TRAINING)
+    const [n, d, k] = [100, 1280, 10];
+    const rand = lcg(5);
+    const labels = Int32Array.from({ length: n }, (_, i) => i % k);
+    const half = Float32Array.from({ length: (n * d) / 2 }, (_, idx) => {
+      const j = idx % (d / 2);
+      return Math.max(0, (j % k === labels[Math.floor(idx / (d / 2))] ? 1 : 0) + 3 * (rand() - 0.4)) * (1 + (j % 7));
+    });
+    const values = Float32Array.from({ length: n * d }, (_, idx) => half[Math.floor(idx / d) * (d / 2) + ((idx % d) % (d / 2))] ?? 0);
+    const f: Features = { values, labels, count: n, dim: d };
+    const grid = ridgeGrid(f, k);
+    assert.deepEqual(grid.skipped, []);
+    const smallest = grid.solutions[0];
+    assert.ok(smallest !== undefined && smallest.lambda === grid.lambdas[0]);
+    const ref = await numpyRidge(f, k, smallest.lambda);
+    const ours = ridgeScores(smallest, f, k);
+    const theirs = ridgeScores({ lambda: smallest.lambda, kernel: Float64Array.from(ref.kernel), bias: Float64Array.from(ref.bias) }, f, k);
+    assertClose(ours, theirs, 1e-4, `training scores at λ=${smallest.lambda}`);
+  });
+
+  it('leaves out a λ whose system is not positive definite and chooses among the others', () => {
+    const train = features(20, 5, 2, 4);
+    const choice = chooseRidge(train, features(10, 5, 2, 9), 2, [-1e6, 1]);
+    assert.deepEqual(choice.skipped, [-1e6]);
+    assert.equal(choice.solution.lambda, 1);
+    assert.throws(() => chooseRidge(train, features(10, 5, 2, 9), 2, [-1e6]), { code: 'ERR_TRAINING', message: /not positive definite for any λ/ });
+  });
+
+  it('refuses constant or non-finite features with a coded error naming them', () => {
+    const constant: Features = { values: new Float32Array(12 * 4).fill(0.5), labels: Int32Array.from({ length: 12 }, (_, i) => i % 3), count: 12, dim: 4 };
+    assert.throws(() => ridgeSolutions(constant, 3), { code: 'ERR_TRAINING', message: /frozen backbone's pooled output.*same for every image.*expected a finite value above 0/ });
+    const nan: Features = { ...constant, values: Float32Array.from(constant.values, (v, i) => (i === 5 ? Number.NaN : v + i)) };
+    assert.throws(() => ridgeSolutions(nan, 3), { code: 'ERR_TRAINING', message: /NaN or infinite/ });
   });
 
   it('fits the temperature that minimises the validation loss', () => {
