@@ -23,7 +23,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BENCH, CLI, REPO, childEnv, dataRoot, distIsStale, machine, runMeasured } from './speed-support.js';
-import { cells, chooseSize, protocolFor, tables, type Run } from './imagenet-support.js';
+import { cells, chooseSize, protocolFor, runSchema, tables, type Run } from './imagenet-support.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -54,10 +54,6 @@ const metricsFile = z.object({
   bestEpoch: z.number(),
   metrics: z.object({ stage1_epochs: z.number() }),
   tags: z.record(z.string(), z.string()),
-});
-const runSchema = z.object({
-  config: z.string(), size: z.number(), budget: z.number(), seed: z.number(), commit: z.string(), accuracy: z.number(), best_epoch: z.number(), epochs_run: z.number(),
-  activation_cache: z.string(), wall_seconds: z.number(), peak_rss_mb: z.number(), cpu_seconds: z.number(), contention: z.number(),
 });
 const resultsPath = join(BENCH, 'results', `${name}.json`);
 const previous = resume ? z.object({ runs: z.array(runSchema), commands: z.array(z.string()), notes: z.array(z.string()).default([]) }).parse(JSON.parse(await readFile(resultsPath, 'utf8'))) : undefined;

@@ -2,24 +2,28 @@
  * Helpers for bench/imagenet-features.ts: the training protocol a label budget allows, the
  * statistics (mean ± sample sd over seeds), the input-size rule and the Markdown tables.
  */
+import { z } from 'zod';
 
-export interface Run {
-  readonly config: string;
-  readonly size: number;
-  readonly budget: number;
-  readonly seed: number;
-  readonly commit: string;
-  readonly accuracy: number;
-  readonly best_epoch: number;
-  readonly epochs_run: number;
+/** One measured run as bench/results/<name>.json stores it (read back by --resume). */
+export const runSchema = z.object({
+  config: z.string(),
+  size: z.number(),
+  budget: z.number(),
+  seed: z.number(),
+  /** HEAD when the run started, `+uncommitted` when the tree (bench/results aside) had changes. */
+  commit: z.string(),
+  accuracy: z.number(),
+  best_epoch: z.number(),
+  epochs_run: z.number(),
   /** The run's transferkit.activation_cache tag (hit, miss, ...), or none. */
-  readonly activation_cache: string;
-  readonly wall_seconds: number;
-  readonly peak_rss_mb: number;
-  readonly cpu_seconds: number;
+  activation_cache: z.string(),
+  wall_seconds: z.number(),
+  peak_rss_mb: z.number(),
+  cpu_seconds: z.number(),
   /** Share of the machine's CPU used by other processes while the run ran (runMeasured). */
-  readonly contention: number;
-}
+  contention: z.number(),
+});
+export type Run = z.infer<typeof runSchema>;
 
 export interface Protocol {
   readonly validationFraction: number;
