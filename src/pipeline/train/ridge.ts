@@ -70,7 +70,7 @@ function ridgeSystem(train: Features, numClasses: number): RidgeSystem {
   }
   const primal = d <= n;
   const m = primal ? d : n;
-  const gram = primal ? crossProduct(z, n, d, z, d) : outerGram(z, n, d);
+  const gram = primal ? innerGram(z, n, d) : outerGram(z, n, d);
   const rhs = primal ? crossProduct(z, n, d, r, numClasses) : r;
   let trace = 0;
   for (let k = 0; k < m; k++) trace += gram[k * m + k] ?? 0;
@@ -93,6 +93,22 @@ function crossProduct(a: Float64Array, n: number, p: number, b: Float64Array, q:
       for (let c = 0; c < q; c++) out[row + c] = (out[row + c] ?? 0) + aij * (b[i * q + c] ?? 0);
     }
   }
+  return out;
+}
+
+/** ZᵀZ for Z (n×d), row-major, in float64 (the primal Gram matrix; the upper triangle accumulated, then mirrored). */
+function innerGram(z: Float64Array, n: number, d: number): Float64Array {
+  const out = new Float64Array(d * d);
+  for (let i = 0; i < n; i++) {
+    const row = i * d;
+    for (let j = 0; j < d; j++) {
+      const zij = z[row + j] ?? 0;
+      if (zij === 0) continue;
+      const at = j * d;
+      for (let l = j; l < d; l++) out[at + l] = (out[at + l] ?? 0) + zij * (z[row + l] ?? 0);
+    }
+  }
+  for (let j = 0; j < d; j++) for (let l = 0; l < j; l++) out[j * d + l] = out[l * d + j] ?? 0;
   return out;
 }
 
