@@ -1,11 +1,12 @@
 /**
- * The job, phase by phase: backend → data → (source model) → target model → (from-scratch baseline)
- * → export. Each phase builds a classifier, loads its base weights and trains through its stages
- * (train/stages.ts); this module only wires them, emits events and writes the outputs.
+ * The job: backend → the run's plan (./plan/: data, phases, stages) → its phases in order (a source
+ * model, then the target model on it, then a from-scratch baseline) → export. Each phase builds a
+ * classifier, loads its base weights and trains through its stages (train/stages.ts), whatever step
+ * a stage takes (supervised or an adaptation method), with the same checkpoints, resume, activation
+ * cache and events; this module only wires them and writes the outputs.
  */
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { InternalError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { VERSION } from '../version.js';
 import type { PipelineDeps } from './deps.js';
@@ -13,6 +14,7 @@ import type { Phase, PipelineEvents, RunFinished } from './events.js';
 import { exportModelDir } from './export/model-dir.js';
 import { modelMeta, type ModelMeta } from './export/meta.js';
 import { writeEvaluationReports } from './export/reports.js';
+import type { PhasePlan, PhaseResults } from './plan/index.js';
 import { trainableParams } from './model/freeze.js';
 import { buildClassifier, headOf } from './model/build.js';
 import { loadBaseWeights, resolveWeights, weightsFingerprint, type WeightsSource } from './model/weights.js';
@@ -21,14 +23,9 @@ import { CheckpointStore } from './checkpoint/store.js';
 import type { FaultHooks } from '../faults.js';
 import { ensureWritable } from './writable.js';
 import type { TrainParams } from './params/train.js';
-import type { PreparedData } from './prepare-data.js';
 import { prepareRun, type PreparedRun } from './prepare-run.js';
-import { folderTags } from './data/folder.js';
-import { finalMetrics, finalTags } from './run-summary.js';
 import type { CacheSettings } from './train/inputs.js';
-import { trainPhase, type PhaseResult, type StageSpec } from './train/stages.js';
-import { runAdaptation, usesAdaptation } from './adapt/index.js';
-import { writeTransferReport } from '../report/build-run.js';
+import { trainPhase, type PhaseResult } from './train/stages.js';
 
 export interface RunDeps extends PipelineDeps {
   readonly events?: PipelineEvents;
@@ -56,10 +53,8 @@ interface PhaseRun {
  * while the tracking server starts); without it, this prepares first.
  */
 export async function runTraining(params: TrainParams, deps: RunDeps, prepared?: PreparedRun): Promise<RunFinished> {
-  if (usesAdaptation(params)) return runAdaptation(params, deps); // a target domain: adapt/run-adapt.ts
   const ready = prepared ?? await prepareRun(params, deps);
-  if (ready === undefined) throw new InternalError('prepareRun gave nothing for a run without adaptation');
-  const { startedAt: t0, backend, spec, inputSize, recipe, data, sourceData } = ready;
+  const { startedAt: t0, backend, spec, inputSize, plan } = ready;
   let weights = ready.weights;
   const { logger, events } = deps;
   const input = { inputSize, preprocessing: spec.preprocessing };
@@ -74,33 +69,35 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
     now: deps.now,
     augment: params.augment,
   };
-  const meta = (d: PreparedData, baseWeights: string): ModelMeta =>
-    modelMeta({ spec, inputSize, dataset: d.dataset.name, classIds: d.classIds, classNames: d.classNames, baseWeights });
+  const meta = (p: PhasePlan, baseWeights: string): ModelMeta =>
+    modelMeta({ spec, inputSize, dataset: p.dataset, classIds: p.classIds, classNames: p.classNames, baseWeights });
 
   await ensureWritable(deps.outputDir, 'output_dir');
   if (deps.checkpointDir !== undefined) await ensureWritable(deps.checkpointDir, 'checkpoint_dir');
   const checkpoints = await RunCheckpoints.open({
     store: new CheckpointStore(deps.checkpointDir ?? join(deps.outputDir, 'checkpoints'), logger, deps.faults?.beforeCheckpointWrite),
-    fingerprint: { version: VERSION, params: fingerprintParams(params), data: data.dataset.fingerprint, weights: ready.weightsFingerprint },
+    fingerprint: { version: VERSION, params: fingerprintParams(params), data: plan.dataFingerprint, weights: ready.weightsFingerprint },
     runId: deps.runId,
     now: deps.now,
     logger,
     policy: params.resume === 'never' ? 'never' : 'auto',
   });
 
-  /** Builds a classifier on `w`, trains it through `stages`, then hands it to `keep` before disposal. */
-  const runPhase = async (phase: Phase, d: PreparedData, w: WeightsSource, stages: readonly StageSpec[], keep?: (model: tf.LayersModel, fingerprint: string) => Promise<void>): Promise<PhaseRun> => {
+  /** Builds a classifier on `w`, trains it through the phase's stages, then hands it to `keep` before disposal. */
+  const runPhase = async (phase: Phase, p: PhasePlan, w: WeightsSource, keep?: (model: tf.LayersModel, fingerprint: string) => Promise<void>): Promise<PhaseRun> => {
+    const { stages } = p;
     const resume = checkpoints.resumeFor(phase);
-    const model = buildClassifier(spec, inputSize, { numClasses: d.classIds.length, denseUnits: params.dense_units, dropout: params.dropout, seed: params.seed, head: headOf(params, spec) });
+    const model = buildClassifier(spec, inputSize, { numClasses: p.classIds.length, denseUnits: params.dense_units, dropout: params.dropout, seed: params.seed, head: headOf(params, spec) });
     try {
       const weightsFingerprint = await loadBaseWeights(model, spec, w);
-      logger.info({ phase, backbone: spec.name, inputSize, weights: w.kind, stages: stages.map((s) => s.plan.trainable) }, 'model ready');
+      logger.info({ phase, backbone: spec.name, inputSize, weights: w.kind, stages: stages.map((s) => s.plan.trainable), steps: stages.map((s) => s.step?.kind ?? 'supervised') }, 'model ready');
       const result = await trainPhase(model, {
         phase,
         stages,
         backbone: spec,
-        sets: d,
-        numClasses: d.classIds.length,
+        sets: p.sets,
+        ...(p.alsoEvaluate === undefined ? {} : { alsoEvaluate: p.alsoEvaluate }),
+        numClasses: p.classIds.length,
         input,
         cache,
         batchSize: params.batch_size,
@@ -128,21 +125,19 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
   await events?.started?.({
     resolvedParams: {
       input_size: String(inputSize),
-      num_classes: String(data.classIds.length),
+      num_classes: String(plan.target.classIds.length),
       effective_head: headOf(params, spec),
-      ...trainableParams(recipe.stages[0]?.plan, ''),
-      ...trainableParams(recipe.stages[1]?.plan, 'fine_tune_'),
+      ...trainableParams(plan.target.stages[0]?.plan, ''),
+      ...trainableParams(plan.target.stages[1]?.plan, 'fine_tune_'),
     },
     tags: {
       'transferkit.version': VERSION,
       'transferkit.backend': backend.name,
       'transferkit.tfjs_version': backend.tfjsVersion,
       'transferkit.tensorflow_version': backend.tensorflowVersion ?? 'n/a',
-      'transferkit.data_fingerprint': data.dataset.fingerprint,
       'transferkit.weights_source': weights.kind,
       'transferkit.augment': params.augment.join(',') || 'none',
-      'transferkit.stages': String(recipe.stages.length),
-      ...folderTags(data.dataset),
+      ...plan.tags,
     },
   });
 
@@ -160,25 +155,26 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
 
   let source: PhaseRun | undefined;
   const sourceModelDir = join(deps.outputDir, 'source-model');
-  if (recipe.source !== undefined && sourceData !== undefined) {
-    source = await finishedPhase('source', sourceModelDir) ?? await runPhase('source', sourceData, weights, recipe.source.stages, async (model, fingerprint) => {
-      await exportModelDir(model, sourceModelDir, meta(sourceData, fingerprint), spec.preprocessing);
+  if (plan.source !== undefined) {
+    const sourcePlan = plan.source;
+    source = await finishedPhase('source', sourceModelDir) ?? await runPhase('source', sourcePlan, weights, async (model, fingerprint) => {
+      await exportModelDir(model, sourceModelDir, meta(sourcePlan, fingerprint), spec.preprocessing);
     });
     checkpoints.markCompleted('source', source.result);
     weights = await resolveWeights(sourceModelDir, spec, deps);
   }
   const modelDir = join(deps.outputDir, 'model');
-  const target = await finishedPhase('target', modelDir) ?? await runPhase('target', data, weights, recipe.stages, async (model, fingerprint) => {
-    await exportModelDir(model, modelDir, meta(data, fingerprint), spec.preprocessing);
+  const target = await finishedPhase('target', modelDir) ?? await runPhase('target', plan.target, weights, async (model, fingerprint) => {
+    await exportModelDir(model, modelDir, meta(plan.target, fingerprint), spec.preprocessing);
   });
   checkpoints.markCompleted('target', target.result);
-  const scratch = recipe.scratch === undefined ? undefined : await runPhase('scratch', data, { kind: 'none' }, recipe.scratch.stages);
+  const scratch = plan.scratch === undefined ? undefined : await runPhase('scratch', plan.scratch, { kind: 'none' });
 
-  await writeEvaluationReports(join(deps.outputDir, 'evaluation'), target.result.test, data.classNames);
-  const summary = { target: target.result, source: source?.result, scratch: scratch?.result, goalAccuracy: params.goal_accuracy, datasetName: data.dataset.name };
-  const finished: RunFinished = {
+  await writeEvaluationReports(join(deps.outputDir, 'evaluation'), target.result.test, plan.target.classNames);
+  const results: PhaseResults = { target: target.result, source: source?.result, scratch: scratch?.result };
+  const base = {
     test: target.result.test,
-    classNames: data.classNames,
+    classNames: plan.target.classNames,
     modelDir,
     outputDir: deps.outputDir,
     inputSize,
@@ -187,14 +183,14 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
     stoppedEarly: target.result.stoppedEarly,
     trainSeconds: target.result.trainSeconds,
     totalSeconds: (deps.now() - t0) / 1000,
-    metrics: finalMetrics(summary),
     resumed: checkpoints.resumed !== undefined,
-    tags: { 'transferkit.weights_fingerprint': target.weightsFingerprint, ...finalTags(summary) },
     ...(source === undefined ? {} : { sourceModelDir }),
   };
+  const closing = plan.close(results, base);
+  const finished: RunFinished = { ...base, metrics: closing.metrics, tags: { 'transferkit.weights_fingerprint': target.weightsFingerprint, ...closing.tags } };
   const epochs = { source: source?.result.epochs, target: target.result.epochs, scratch: scratch?.result.epochs };
   await writeFileAtomic(join(deps.outputDir, 'metrics.json'), `${JSON.stringify({ epochs: target.result.epochs, phases: epochs, ...finished }, null, 2)}\n`);
-  await writeTransferReport({ ...summary, params, data, sourceData, finished, runId: deps.runId, now: deps.now });
+  await plan.writeReport(results, finished, deps.runId);
   await events?.finished?.(finished);
   return finished;
 }

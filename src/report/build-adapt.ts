@@ -3,7 +3,7 @@
  * adaptation's own per-epoch numbers, its epoch selection and both domains' data.
  */
 import type { AdaptData } from '../pipeline/adapt/adapt-data.js';
-import type { AdaptTrainResult } from '../pipeline/adapt/trainer.js';
+import type { PhaseResult } from '../pipeline/train/stages.js';
 import type { Evaluation } from '../pipeline/evaluate.js';
 import type { RunFinished } from '../pipeline/events.js';
 import type { TrainParams } from '../pipeline/params/train.js';
@@ -15,7 +15,7 @@ import type { RunReportData } from './types.js';
 export interface AdaptReportInput {
   readonly params: TrainParams;
   readonly data: AdaptData;
-  readonly train: AdaptTrainResult;
+  readonly train: Pick<PhaseResult, 'epochs' | 'bestEpoch' | 'stoppedEarly' | 'trainSeconds'>;
   readonly targetTest: Evaluation;
   readonly sourceTest: Evaluation | undefined;
   readonly signal: string;
@@ -45,7 +45,7 @@ export async function adaptReportData(i: AdaptReportInput): Promise<RunReportDat
     classNames: data.classNames,
     test: fullTestOf(i.targetTest),
     epochsRun: train.epochs.length,
-    keptEpoch: train.selectedEpoch,
+    keptEpoch: train.bestEpoch,
     stoppedEarly: train.stoppedEarly,
     phases: [
       {
@@ -53,7 +53,7 @@ export async function adaptReportData(i: AdaptReportInput): Promise<RunReportDat
         title: `This model (${i.params.adaptation}), evaluated on the target test set`,
         epochs: reportEpochs(train.epochs),
         stages: [],
-        keptEpoch: train.selectedEpoch,
+        keptEpoch: train.bestEpoch,
         test: testOf(i.targetTest),
         seconds: finished.totalSeconds,
         trainSeconds: train.trainSeconds,

@@ -28,11 +28,14 @@ const METHOD_METRICS = {
   coral: ['coral_distance'],
 } as const;
 
+/** metrics.json has every run's shape: the target phase's epochs (with the adaptation's own numbers), the closing metrics and tags. */
+const adaptEpoch = z.object({ epoch: z.number(), stage: z.literal(1), class_loss: z.number(), target_test_accuracy: z.number(), target_entropy: z.number() });
 const metricsFile = z.object({
-  adaptation: z.string(),
-  selection_signal: z.string(),
-  epochs: z.array(z.object({ epoch: z.number(), target_test_accuracy: z.number(), target_entropy: z.number() })),
+  epochs: z.array(adaptEpoch),
+  phases: z.object({ target: z.array(adaptEpoch) }).strict(),
   test: z.object({ count: z.number(), accuracy: z.number() }),
+  metrics: z.record(z.string(), z.number().nullable()),
+  tags: z.record(z.string(), z.string()),
 });
 
 describe('adaptation against a real MLflow server', () => {
@@ -71,7 +74,13 @@ describe('adaptation against a real MLflow server', () => {
     const files = await artifactPaths(client, run);
     for (const f of ['model/model.h5', 'model/transferkit.json', 'evaluation/test_metrics.json', 'metrics.json']) assert.ok(files.includes(f), `${f} in ${files.join(', ')}`);
     const file = metricsFile.parse(JSON.parse(await readFile(join(outputDir, 'metrics.json'), 'utf8')));
-    assert.equal(file.adaptation, method);
+    assert.match(file.tags['transferkit.adaptation_summary'] ?? '', new RegExp(`^${method}: `));
+    assert.deepEqual(file.phases.target, file.epochs);
+    assert.equal(file.metrics['source_test_accuracy'], metrics['source_test_accuracy']);
+    assert.equal(file.metrics['selected_epoch'], metrics['selected_epoch']);
+    // small-cnn with every layer trained: nothing frozen to cache, and the run says so; checkpoints are gone once FINISHED
+    assert.equal(tags['transferkit.activation_cache'], 'not applicable (no frozen layers before the first trainable one)');
+    assert.equal(tags['transferkit.checkpoints'], undefined);
     assert.equal(file.test.count, 10_000, 'the whole inverted test set');
     assert.equal(file.epochs.length, 2);
     assert.equal(file.test.accuracy, metrics['test_accuracy']);

@@ -4,6 +4,8 @@
  * short runs on real data (Fashion-MNIST, small CNN) with the native backend and a real MLflow
  * server. After each, the same command is run again and must end FINISHED in the same MLflow run,
  * with the same result as an uninterrupted run and every epoch's metric points exactly once.
+ * Adaptation runs (CORAL, pseudo-labels; Fashion-MNIST → inverted Fashion-MNIST) are killed and
+ * resumed the same way: they are a kind of training step in the same phase pipeline.
  * The suite prints a table of the faults it tried and how each ended.
  */
 import { after, before, describe, it } from 'node:test';
@@ -25,6 +27,10 @@ const COMMON = [
 const PLAIN = ['--retrained_conv_layers', 'all', '--activation_cache', 'off', '--max_epochs', String(EPOCHS)];
 const metricsFile = z.object({ test: z.object({ loss: z.number(), accuracy: z.number() }) });
 const KEYS = ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'stage'];
+/** An adaptation's own per-epoch numbers, logged once per epoch like the others. */
+const ADAPT_KEYS = { coral: ['class_loss', 'target_entropy', 'target_test_accuracy', 'coral_distance'], pseudo_label: ['class_loss', 'target_entropy', 'pseudo_label_rate'] } as const;
+/** The target domain: 200 unlabelled inverted images (13 steps of 16 per epoch). */
+const TARGET = ['--target_dataset', 'fashion-mnist', '--target_shift', 'invert', '--target_unlabeled_samples', '200', '--dense_units', '32'];
 
 interface Row { fault: string; outcome: string; resumed: string; sameResult: string; points: string }
 
@@ -42,13 +48,14 @@ describe('crash safety (fault injection)', () => {
   const testLoss = async (out: string) => metricsFile.parse(JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'))).test.loss;
 
   /** Every per-epoch key has one point per epoch 0..EPOCHS-1, none twice. */
-  async function pointsOk(runId: string): Promise<string> {
+  async function pointsOk(runId: string, extra: readonly string[] = []): Promise<string> {
     const client = clientFor(server.url);
-    for (const key of KEYS) {
+    const keys = [...KEYS, ...extra];
+    for (const key of keys) {
       const steps = (await client.getMetricHistory(runId, key)).map((p) => p.step ?? -1).sort((a, b) => a - b);
       assert.deepEqual(steps, Array.from({ length: EPOCHS }, (_, i) => i), `${key}: one point per epoch, no duplicates (got steps ${steps.join(',')})`);
     }
-    return `${KEYS.length}×${EPOCHS}, none lost or duplicated`;
+    return `${keys.length}×${EPOCHS}, none lost or duplicated`;
   }
 
   before(async () => {
@@ -61,15 +68,23 @@ describe('crash safety (fault injection)', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  /** Model settings per reference: every layer uncached; the last conv cached; two stages (2 + 2 epochs). */
+  /**
+   * Model settings per reference: every layer uncached; the last conv cached; two stages (2 + 2 epochs);
+   * CORAL adaptation on images, and on cached activations of the frozen first block; pseudo-labels.
+   */
   const MODELS = {
     off: PLAIN,
     on: ['--activation_cache', 'on', '--retrained_conv_layers', '1', '--max_epochs', String(EPOCHS)],
     stages: ['--activation_cache', 'on', '--retrained_conv_layers', '0', '--max_epochs', String(EPOCHS / 2), '--fine_tune_conv_layers', '1', '--fine_tune_epochs', String(EPOCHS / 2)],
+    coral: [...TARGET, '--adaptation', 'coral', ...PLAIN],
+    'coral-cached': [...TARGET, '--adaptation', 'coral', '--activation_cache', 'on', '--retrained_conv_layers', '1', '--max_epochs', String(EPOCHS)],
+    pseudo_label: [...TARGET, '--adaptation', 'pseudo_label', ...PLAIN],
   } as const;
+  const extraKeys = (model: keyof typeof MODELS): readonly string[] =>
+    model === 'coral' || model === 'coral-cached' ? ADAPT_KEYS.coral : model === 'pseudo_label' ? ADAPT_KEYS.pseudo_label : [];
 
-  for (const cache of ['off', 'on', 'stages'] as const) {
-    it(`uninterrupted reference (${cache === 'stages' ? 'two stages' : `activation_cache=${cache}`})`, async () => {
+  for (const cache of ['off', 'on', 'stages', 'coral', 'coral-cached', 'pseudo_label'] as const) {
+    it(`uninterrupted reference (${cache === 'stages' ? 'two stages' : cache === 'off' || cache === 'on' ? `activation_cache=${cache}` : `adaptation ${cache}`})`, async () => {
       const out = join(work, `ref-${cache}`);
       const res = await run([...MODELS[cache], '--output_dir', out], `ref-${cache}`);
       assert.equal(res.exitCode, 0, res.stderr.slice(-2000));
@@ -84,12 +99,16 @@ describe('crash safety (fault injection)', () => {
     { fault: 'kill@upload', cache: 'off', what: 'SIGKILL during the model upload' },
     { fault: 'kill@batch:3:1', cache: 'on', what: 'SIGKILL mid-epoch 3, activation cache on' },
     { fault: 'kill@batch:4:2', cache: 'stages', what: 'SIGKILL in stage 2 (feature extraction, then fine-tuning)' },
+    { fault: 'kill@batch:2:5', cache: 'coral', what: 'SIGKILL mid-epoch 2 of a CORAL adaptation' },
+    { fault: 'kill@batch:3:2', cache: 'coral-cached', what: 'SIGKILL mid-epoch 3 of a CORAL adaptation on cached activations (first conv block frozen)' },
+    { fault: 'kill@batch:3:7', cache: 'pseudo_label', what: 'SIGKILL mid-epoch 3 of a pseudo-label (FixMatch) adaptation' },
+    { fault: 'kill@checkpoint:2', cache: 'pseudo_label', what: 'SIGKILL while writing the checkpoint of epoch 2 of a pseudo-label adaptation' },
   ] as const;
   for (const k of kills) {
     it(`${k.what}: the same command resumes into the same run and ends as if never interrupted`, async () => {
       const out = join(work, k.fault.replace(/[@:]/g, '-') + k.cache);
       const args = [...MODELS[k.cache], '--output_dir', out];
-      const experiment = `kill-${rows.length}`;
+      const experiment = `kill-${k.fault.replace(/[@:]/g, '-')}-${k.cache}`;
       const first = await run(args, experiment, { TRANSFERKIT_FAULT: k.fault });
       assert.equal(first.signal, 'SIGKILL', `killed (${String(first.exitCode)}): ${first.stderr.slice(-1500)}`);
       const files = await readdir(join(out, 'checkpoints'));
@@ -103,7 +122,7 @@ describe('crash safety (fault injection)', () => {
       const loss = await testLoss(out);
       const ref = reference[k.cache] ?? Number.NaN;
       assert.ok(Math.abs(loss - ref) < 1e-5, `test loss ${loss} vs uninterrupted ${ref}`);
-      const points = await pointsOk(mlrun.info.run_id);
+      const points = await pointsOk(mlrun.info.run_id, extraKeys(k.cache));
       rows.push({ fault: k.what, outcome: 'killed (SIGKILL)', resumed: 'FINISHED, same run', sameResult: `yes (|Δ test loss| ${Math.abs(loss - ref).toExponential(1)})`, points });
     });
   }

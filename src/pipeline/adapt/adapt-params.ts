@@ -1,8 +1,9 @@
 /**
  * Which runs take the adaptation path, and the checks on its parameters that need no data: a
  * target domain must be named, and the normal recipe's extra phases (source model, from-scratch
- * baseline, fine-tuning stage, forced activation cache) and checkpoint options are refused rather
- * than silently ignored.
+ * baseline) and a fine-tuning stage are refused rather than silently ignored (an adaptation run's plan
+ * is one target phase of one adaptation stage; checkpoints, resume and the activation cache are those
+ * of every run).
  * Checks that need the data (classes, label budgets) are in ./adapt-data.ts.
  */
 import { ParamError } from '../../errors.js';
@@ -29,7 +30,7 @@ function targetParamsGiven(params: TrainParams): string[] {
   return given.filter(([, , on]) => on).map(([name, value]) => `${name}=${String(value)}`);
 }
 
-/** True when the run has a target domain (or asks for one): it then trains through ./run-adapt.ts. */
+/** True when the run has a target domain (or asks for one): its plan is then ./adapt-plan.ts's. */
 export function usesAdaptation(params: TrainParams): boolean {
   return targetParamsGiven(params).length > 0;
 }
@@ -48,9 +49,6 @@ export function checkAdaptParams(params: TrainParams): void {
     ['compare_scratch', params.compare_scratch, params.compare_scratch, 'run adaptation=none with weights=none for the from-scratch baseline'],
     ['fine_tune_conv_layers', params.fine_tune_conv_layers, params.fine_tune_conv_layers !== 0, 'adaptation trains one stage; set retrained_conv_layers instead'],
     ['fine_tune_blocks', params.fine_tune_blocks, params.fine_tune_blocks !== 0, 'adaptation trains one stage; set retrained_blocks instead'],
-    ['activation_cache', params.activation_cache, params.activation_cache === 'on', 'adaptation trains on images (target batches change every step); use auto or off'],
-    ['checkpoint_dir', params.checkpoint_dir, params.checkpoint_dir !== undefined, 'adaptation runs are not checkpointed (a crashed run starts over); leave it empty'],
-    ['resume', params.resume, params.resume !== 'auto' && params.resume !== 'never', 'adaptation runs are not checkpointed, so there is nothing to resume'],
   ];
   if (params.adaptation === 'coral' && params.batch_size < 2) {
     throw new ParamError('batch_size', `Parameter "batch_size" must be at least 2 for adaptation=coral (a covariance needs two examples per domain), got ${params.batch_size} (number)`);

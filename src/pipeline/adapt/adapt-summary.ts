@@ -7,12 +7,12 @@ import type { Evaluation } from '../evaluate.js';
 import type { TrainParams } from '../params/train.js';
 import type { AdaptData } from './adapt-data.js';
 import type { SignalName } from './selection-plan.js';
-import type { AdaptTrainResult } from './trainer.js';
+import type { PhaseResult } from '../train/stages.js';
 
 export interface AdaptSummary {
   readonly params: Pick<TrainParams, 'adaptation' | 'target_shift' | 'goal_accuracy'>;
   readonly data: AdaptData;
-  readonly train: AdaptTrainResult;
+  readonly train: Pick<PhaseResult, 'epochs' | 'stoppedEarly'>;
   readonly selection: Readonly<Record<string, number>>;
   readonly signal: SignalName;
   readonly targetTest: Evaluation;

@@ -79,6 +79,16 @@ export class StepBatches {
     });
   }
 
+  /** Rows a step stacks (every stream's batch). */
+  get rowsPerStep(): number {
+    return this.#streams.length * this.batchSize;
+  }
+
+  /** Moves the streams past `steps` steps without building their tensors (a resumed run's earlier epochs). */
+  skip(steps: number): void {
+    for (let i = 0; i < steps; i++) for (const { stream } of this.#streams) stream.next(this.batchSize);
+  }
+
   /** The step's tensors; `stepSeed` drives the augmentation of every view. */
   next(stepSeed: number): StepBatch {
     const parts: tf.Tensor[] = [];

@@ -30,6 +30,18 @@ export class ClassMarginal {
     return aligned;
   }
 
+  /** The running mean so far (owned by this object: do not dispose), for a checkpoint. */
+  get marginal(): tf.Tensor1D {
+    return this.#marginal;
+  }
+
+  /** Continues from a checkpoint's running mean. */
+  restore(values: Float32Array): void {
+    if (values.length !== this.#prior.shape[0]) throw new RangeError(`the saved class marginal has ${values.length} classes, the model ${this.#prior.shape[0]}`);
+    this.#marginal.dispose();
+    this.#marginal = tf.tensor1d(values);
+  }
+
   dispose(): void {
     tf.dispose([this.#prior, this.#marginal]);
   }

@@ -6,6 +6,7 @@
  * the pseudo-label selection rate and (reporting only) how many selected pseudo-labels were right.
  * The tracking layer logs every number of an epoch event as a metric at step = epoch.
  */
+import { z } from 'zod';
 import type { EpochMetrics } from '../train/fit.js';
 import type { AdaptationMethod } from './adapt-params.js';
 
@@ -70,4 +71,23 @@ export function epochReport(
         pseudo_label_accuracy: t.selected === 0 ? Number.NaN : t.selectedCorrect / t.selected,
       };
   }
+}
+
+/** NaN where a method has no value that epoch (e.g. no pseudo-label selected). */
+const num = z.union([z.number(), z.nan()]);
+const adaptEpochSchema = z.object({
+  epoch: num, stage: num, loss: num, accuracy: num, val_loss: num, val_accuracy: num, epoch_seconds: num, time: num,
+  class_loss: num, target_entropy: num, target_test_accuracy: num,
+  domain_loss: num.optional(), domain_accuracy: num.optional(), dann_lambda: num.optional(), coral_distance: num.optional(),
+  pseudo_label_rate: num.optional(), pseudo_label_accuracy: num.optional(),
+});
+
+/** A phase's epochs as an adaptation step reported them (checked: a checkpoint carries them as plain records). */
+export function adaptEpochs(epochs: readonly EpochMetrics[]): AdaptEpochMetrics[] {
+  return epochs.map((e) => {
+    const parsed = adaptEpochSchema.parse(e);
+    const { domain_loss, domain_accuracy, dann_lambda, coral_distance, pseudo_label_rate, pseudo_label_accuracy, ...common } = parsed;
+    const optional = { domain_loss, domain_accuracy, dann_lambda, coral_distance, pseudo_label_rate, pseudo_label_accuracy };
+    return { ...common, ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) };
+  });
 }

@@ -1,9 +1,9 @@
 /**
  * Building blocks for semi-supervised transfer and unsupervised domain adaptation (issue 7): gradient
  * reversal, CORAL, pseudo-labels and FixMatch, label-free model selection, offline domain shifts, the
- * DANN domain head, and a manual optimizer step to combine them; and the adaptation phase that wires
- * them into a run (run-adapt.ts: data, loop, selection, summary), entered from ../run.ts when the run
- * names a target domain.
+ * DANN domain head, and a manual optimizer step to combine them; the adaptation training step
+ * (step-fit.ts) and the plan of a run that names a target domain (adapt-plan.ts: data, sets, the
+ * closing summary), which ../run.ts runs like any other plan.
  */
 export { gradientReversal, dannLambda, GradientReversal } from './grl.js';
 export { trainableVariables, minimizeStep } from './step.js';
@@ -45,4 +45,5 @@ export {
 export { buildDomainDiscriminator, dannDomainLoss, domainAccuracy, type DiscriminatorOptions } from './dann-head.js';
 export { usesAdaptation, checkAdaptParams, type AdaptationMethod } from './adapt-params.js';
 export { ClassMarginal } from './class-marginal.js';
-export { runAdaptation } from './run-adapt.js';
+export { adaptationStep, type AdaptStepSettings } from './step-fit.js';
+export { planAdaptation } from './adapt-plan.js';

@@ -1,6 +1,6 @@
 /**
  * The loss of one adaptation step, per method, on a StepBatch (./batches.ts):
- *   loss = CE(labelled rows) + term,   w = adaptation_weight (1 = the method's default strength)
+ *   loss = CE(labelled rows) + term (+ the layers' own losses, e.g. l2sp_weight's),   w = adaptation_weight (1 = the method's default strength)
  * - none: no term (source-only, or plain training on the target's labels).
  * - dann: the discriminator's cross-entropy on source (0) vs target (1) features, through the
  *   gradient reversal layer of strength λ = 0.1·w·dannLambda(progress) (./grl.ts, ./dann-head.ts):
@@ -19,6 +19,7 @@
  * Also returns the step's diagnostics as numbers (read once, after the optimizer step).
  */
 import * as tf from '@tensorflow/tfjs';
+import { layerOutputIn } from '../model/graph.js';
 import { coralLoss } from './coral.js';
 import { dannDomainLoss, domainAccuracy } from './dann-head.js';
 import { selectConfident, maskedCrossEntropy } from './pseudo-label.js';
@@ -33,11 +34,11 @@ export const FEATURE_LAYER = 'fc1';
 /** Keras's probability clip, as in ../evaluate.ts. */
 const EPSILON = 1e-7;
 
-/** The classifier with a second output: the features at FEATURE_LAYER. Shares the classifier's layers. */
+/** The classifier (or its trainable suffix) with a second output: the features at FEATURE_LAYER. Shares the classifier's layers. */
 export function featureView(model: tf.LayersModel): tf.LayersModel {
-  const features = model.getLayer(FEATURE_LAYER).output;
+  const features = layerOutputIn(model, FEATURE_LAYER);
   const probs = model.outputs[0];
-  if (Array.isArray(features) || probs === undefined) throw new Error(`layer ${FEATURE_LAYER} or the model's output is not a single tensor`);
+  if (probs === undefined) throw new Error('the model has no output');
   return tf.model({ inputs: model.inputs, outputs: [features, probs], name: `${model.name}_with_features` });
 }
 
@@ -132,7 +133,9 @@ export function stepLoss(view: tf.LayersModel, batch: StepBatch, s: StepSettings
     }
     kept?.dispose();
     kept = tf.keep(tf.stack(REPORT_KEYS.map((k) => report[k])));
-    return tf.add(classLoss, term);
+    // the layers' own losses (e.g. L2-SP's pull toward the starting weights), as trainOnBatch adds them
+    const layerLosses = view.calculateLosses();
+    return layerLosses.length === 0 ? tf.add(classLoss, term) : tf.addN([classLoss, term, ...layerLosses]);
   };
   const release = (): void => {
     kept?.dispose();

@@ -120,8 +120,9 @@ export class RunCheckpoints {
       stage: m.stage,
       earlierStages: m.earlier_stages,
       fit: { epochs: m.stage_epochs, done: m.stage_done, earlyStop, ...(m.stage_tags === undefined ? {} : { tags: m.stage_tags }) },
-      restore: (model) =>
-        restoreTensors(model, found.tensors).catch((error: unknown) => {
+      stepState: found.tensors['step'] ?? [],
+      restore: (model, extraTrainable) =>
+        restoreTensors(model, found.tensors, extraTrainable ?? []).catch((error: unknown) => {
           throw unfit(error);
         }),
     };
@@ -147,7 +148,7 @@ export class RunCheckpoints {
         completed_phases: this.#completed,
         saved_at: this.o.now(),
       };
-      const bytes = encodeCheckpoint(manifest, await snapshotTensors(p.model, p.earlyStop));
+      const bytes = encodeCheckpoint(manifest, await snapshotTensors(p.model, p.earlyStop, p.stepState));
       try {
         this.#last = await this.o.store.write(manifest, bytes);
       } catch (error) {

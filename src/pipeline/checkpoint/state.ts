@@ -7,9 +7,10 @@ import { z } from 'zod';
 
 const num = z.union([z.number(), z.null()]).transform((v) => (v === null ? Number.NaN : v));
 
+/** An epoch's metrics; a step's own numbers (an adaptation's class_loss, target_entropy, …) are kept as they are. */
 export const epochSchema = z.object({
   epoch: z.number().int(), stage: z.number().int(), loss: num, accuracy: num, val_loss: num, val_accuracy: num, epoch_seconds: num, time: z.number(),
-});
+}).catchall(num);
 
 const evaluationSchema = z.object({
   count: z.number(), loss: num, accuracy: num, perClassAccuracy: z.array(num), confusion: z.array(z.array(z.number())),
@@ -33,6 +34,7 @@ export const phaseResultSchema = z.object({
   epochs: z.array(epochSchema),
   stages: z.array(outcomeSchema),
   test: evaluationSchema,
+  otherTests: z.record(z.string(), evaluationSchema).optional(),
   bestEpoch: z.number().int(),
   stoppedEarly: z.boolean(),
   trainSeconds: z.number(),
@@ -49,8 +51,12 @@ export const fingerprintSchema = z.object({
 });
 export type Fingerprint = z.infer<typeof fingerprintSchema>;
 
-/** 2: graph models (freeze plans by unit, BatchNorm statistics among the saved weights). */
-export const CHECKPOINT_FORMAT_VERSION = 2;
+/**
+ * 2: graph models (freeze plans by unit, BatchNorm statistics among the saved weights).
+ * 3: every kind of training step (adaptation runs too): a step's own per-epoch numbers, its state tensors
+ * (group `step`, e.g. a DANN discriminator) and the phase's other test sets.
+ */
+export const CHECKPOINT_FORMAT_VERSION = 3;
 
 export const manifestSchema = z.object({
   format: z.literal('transferkit-checkpoint'),

@@ -54,7 +54,7 @@ function refuseOtherFormat(path: string, manifest: unknown): void {
   if (manifest.format !== 'transferkit-checkpoint' || manifest.version === CHECKPOINT_FORMAT_VERSION) return;
   throw new CheckpointError(
     `Checkpoint ${path} has format version ${String(manifest.version)}, this transferkit reads version ${CHECKPOINT_FORMAT_VERSION} ` +
-      '(checkpoints from before graph models cannot be continued); pass resume=never to start over, or delete the file',
+      '(a checkpoint of another format cannot be continued); pass resume=never to start over, or delete the file',
   );
 }
 

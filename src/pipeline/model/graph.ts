@@ -40,3 +40,19 @@ export function mappedOutput(model: tf.LayersModel, mapped: ReadonlyMap<number, 
   if (y === undefined) throw new Error(`the output of ${model.name} was not reached`);
   return y;
 }
+
+/**
+ * The output of layer `name` in the graph of `model` (which may apply the layer in a later node, as a
+ * cache split's suffix does), found by walking back from the model's outputs.
+ */
+export function layerOutputIn(model: tf.LayersModel, name: string): tf.SymbolicTensor {
+  const seen = new Set<number>();
+  const queue = [...model.outputs];
+  for (let t = queue.shift(); t !== undefined; t = queue.shift()) {
+    if (seen.has(t.id)) continue;
+    seen.add(t.id);
+    if (t.sourceLayer.name === name) return t;
+    queue.push(...(t.sourceLayer.inboundNodes[t.nodeIndex]?.inputTensors ?? []));
+  }
+  throw new Error(`layer ${name} is not in the graph of ${model.name}`);
+}

@@ -5,6 +5,7 @@
  * resumed run stops where the uninterrupted one would have.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { StageRecord } from '../checkpoint/state.js';
 import { stateWeights } from '../model/state-weights.js';
 
 export interface EarlyStopState {
@@ -81,4 +82,14 @@ export class BestWeights {
     this.#saved?.forEach((t) => t.dispose());
     this.#saved = next;
   }
+}
+
+/**
+ * Early stopping's starting point for a stage after the first: the best epoch so far (the earlier
+ * stage ended holding its weights) and its validation loss, with the weights this stage can change.
+ */
+export function carriedBest(earlier: StageRecord | undefined, model: tf.LayersModel): EarlyStopState | undefined {
+  const best = earlier?.epochs.find((e) => e.epoch === earlier.outcome.bestEpoch);
+  if (best === undefined) return undefined;
+  return { bestLoss: best.val_loss, bestEpoch: best.epoch, wait: 0, weights: stateWeights(model).map((w) => tf.clone(w.read())) };
 }

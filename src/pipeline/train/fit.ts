@@ -13,7 +13,8 @@ import { BestWeights, type EarlyStopState } from './early-stop.js';
 import { outOfMemory, reportingOutOfMemory } from './oom.js';
 import { batchRanges, type BatchSource } from './source.js';
 
-export interface EpochMetrics {
+/** A type, not an interface, so checkpoints (which keep a step's own numbers too) can hold it as a record. */
+export type EpochMetrics = {
   /** 0-based, used as the MLflow step; continues across stages. */
   readonly epoch: number;
   /** 1 = the run's first training stage, 2 = fine-tuning after feature extraction. */
@@ -25,7 +26,7 @@ export interface EpochMetrics {
   readonly epoch_seconds: number;
   /** When the epoch ended (ms since 1970): the metric points' timestamp, kept for resumed runs. */
   readonly time: number;
-}
+};
 
 /** Where a fit stands after an epoch: what a checkpoint needs to continue it exactly. */
 export interface FitProgress {

@@ -15,7 +15,7 @@ import type { ImageSet } from '../data/types.js';
 import type { InputSpec } from '../model/input.js';
 import type { Progress } from '../progress.js';
 import type { Augmentation } from '../params/fields.js';
-import { featureSource, imageSource, prefixSource, type BatchSource } from './source.js';
+import { featureSource, imageSource, prefixSource, sourceOf, type BatchSource } from './source.js';
 
 export interface TrainingInputs {
   readonly model: tf.LayersModel;
@@ -39,51 +39,82 @@ export interface CacheSettings {
   readonly batchSize: number;
   readonly logger: Logger;
   readonly now: () => number;
-  /** Training-set augmentation: its inputs change every epoch, so the training set is never cached. */
+  /** Training-set augmentation of `trainingInputs`: its inputs change every epoch, so the training set is never cached. */
   readonly augment: readonly Augmentation[];
   /** A bar per set while its activations are computed. */
   readonly progress?: Progress;
 }
 
-const AUGMENTED = 'off for the training set (augmentation changes its inputs every epoch)';
+/** One set a step reads: its images, and the augmentation that changes them on every read (never cached). */
+export interface SetSpec {
+  readonly set: ImageSet;
+  readonly augment?: readonly Augmentation[];
+  /** What the tags and the log call it (default `the <name> set`). */
+  readonly label?: string;
+  /** Read every epoch (training streams, validation), so a cache saves its prefix time every epoch; default true. */
+  readonly everyEpoch?: boolean;
+}
 
-type Sets = { readonly train: ImageSet; readonly validation: ImageSet; readonly test: ImageSet };
+/** The sets of a phase by name: `train`, `validation`, `test` for supervised steps; an adaptation step names its own. */
+export type PhaseSets = Readonly<Record<string, SetSpec>>;
 
-function uncached(model: tf.LayersModel, sets: Sets, input: InputSpec, why: string, augment: readonly Augmentation[]): TrainingInputs {
+/** A phase's inputs by set name; see TrainingInputs. */
+export interface NamedInputs extends Omit<TrainingInputs, 'train' | 'validation' | 'test'> {
+  readonly sources: Readonly<Record<string, BatchSource>>;
+}
+
+const augmentedWhy = (name: string, spec: SetSpec) => `off for ${spec.label ?? `the ${name} set`} (augmentation changes its inputs every epoch)`;
+
+function uncachedSets(model: tf.LayersModel, sets: PhaseSets, input: InputSpec, why: string): NamedInputs {
   return {
     model,
-    train: imageSource(sets.train, input, augment),
-    validation: imageSource(sets.validation, input),
-    test: imageSource(sets.test, input),
+    sources: Object.fromEntries(Object.entries(sets).map(([name, spec]) => [name, imageSource(spec.set, input, spec.augment)])),
     cacheTags: { 'transferkit.activation_cache': why },
     savedSeconds: () => 0,
     dispose: () => undefined,
   };
 }
 
-export async function trainingInputs(model: tf.LayersModel, sets: Sets, input: InputSpec, s: CacheSettings): Promise<TrainingInputs> {
-  if (s.mode === 'off') return uncached(model, sets, input, 'off', s.augment);
+/** The supervised sets: the training set augmented with `augment`, validation and test as they are. */
+export function supervisedSets(sets: { readonly train: ImageSet; readonly validation: ImageSet; readonly test: ImageSet }, augment: readonly Augmentation[]): PhaseSets {
+  return { train: { set: sets.train, augment, label: 'the training set' }, validation: { set: sets.validation }, test: { set: sets.test, everyEpoch: false } };
+}
+
+/** trainingInputs for the three supervised sets (the training set augmented with `s.augment`). */
+export async function trainingInputs(model: tf.LayersModel, sets: Parameters<typeof supervisedSets>[0], input: InputSpec, s: CacheSettings): Promise<TrainingInputs> {
+  const named = await phaseInputs(model, supervisedSets(sets, s.augment), input, s);
+  return { ...named, train: sourceOf(named.sources, 'train'), validation: sourceOf(named.sources, 'validation'), test: sourceOf(named.sources, 'test') };
+}
+
+/**
+ * Every set of a phase as the step's model reads it: with the activation cache, the frozen prefix's
+ * activations of each set without augmentation (computed once, reused every epoch and by later runs),
+ * augmented sets through the prefix on every read; without it, images into the whole model.
+ */
+export async function phaseInputs(model: tf.LayersModel, sets: PhaseSets, input: InputSpec, s: CacheSettings): Promise<NamedInputs> {
+  if (s.mode === 'off') return uncachedSets(model, sets, input, 'off');
   const split = splitAtFreeze(model);
-  if (split === undefined) return uncached(model, sets, input, 'not applicable (no frozen layers before the first trainable one)', s.augment);
+  if (split === undefined) return uncachedSets(model, sets, input, 'not applicable (no frozen layers before the first trainable one)');
   const flops = modelFlops(split.prefix);
   if (s.mode === 'auto' && flops < CHEAP_PREFIX_FLOPS) {
     const why = `off (auto: the frozen prefix costs ${(flops / 1e6).toFixed(1)} MFLOP per image, cheaper to recompute than to cache; activation_cache=on forces it)`;
     s.logger.info({ prefix_mflop: flops / 1e6 }, `activation cache ${why}`);
-    return uncached(model, sets, input, why, s.augment);
+    return uncachedSets(model, sets, input, why);
   }
-  const augmented = s.augment.length > 0;
-  if (augmented) s.logger.info({ augment: s.augment }, `activation cache ${AUGMENTED}; the validation and test sets are cached`);
+  const entries = Object.entries(sets);
+  const augmented = entries.filter(([, spec]) => (spec.augment ?? []).length > 0);
+  for (const [name, spec] of augmented) s.logger.info({ set: name, augment: spec.augment }, `activation cache ${augmentedWhy(name, spec)}; the sets without augmentation are cached`);
   const rowSize = split.featureShape.reduce((a, b) => a * b, 1);
   const weights = weightsDigest(split.prefix);
   const options = { dir: join(s.cacheRoot, 'activations'), dtype: s.dtype, memoryBudgetBytes: s.memoryBudgetBytes, maxDiskBytes: s.maxDiskBytes, batchSize: s.batchSize, logger: s.logger, now: s.now, ...(s.progress === undefined ? {} : { progress: s.progress }) };
   const t0 = s.now();
-  const got: Partial<Record<keyof Sets, CachedActivations>> = {};
-  const closeAll = () => Object.values(got).forEach((c) => c.store.close());
+  const got = new Map<string, CachedActivations>();
+  const closeAll = () => got.forEach((c) => c.store.close());
   // One memory budget for all the sets: each keeps in memory what is left of it, or reads its cache file.
   let budget = s.memoryBudgetBytes;
-  for (const name of augmented ? (['validation', 'test'] as const) : (['train', 'validation', 'test'] as const)) {
-    const key = cacheKey({ weights, cutAfter: split.cutAfter, input, dtype: s.dtype, images: imagesDigest(sets[name]) });
-    const cached = await cachedActivations(split.prefix, sets[name], input, key, rowSize, { ...options, memoryBudgetBytes: budget, label: `activation cache (${name})` }).catch(
+  for (const [name, spec] of entries.filter(([, sp]) => (sp.augment ?? []).length === 0)) {
+    const key = cacheKey({ weights, cutAfter: split.cutAfter, input, dtype: s.dtype, images: imagesDigest(spec.set) });
+    const cached = await cachedActivations(split.prefix, spec.set, input, key, rowSize, { ...options, memoryBudgetBytes: budget, label: `activation cache (${name})` }).catch(
       (error: unknown) => {
         closeAll();
         throw error;
@@ -91,38 +122,37 @@ export async function trainingInputs(model: tf.LayersModel, sets: Sets, input: I
     );
     if (cached === undefined) {
       closeAll();
-      return uncached(model, sets, input, 'off (activations fit neither memory nor the cache folder)', s.augment);
+      return uncachedSets(model, sets, input, 'off (activations fit neither memory nor the cache folder)');
     }
-    got[name] = cached;
+    got.set(name, cached);
     if (cached.store instanceof MemoryFeatureStore) budget -= cached.bytes;
   }
-  const { train, validation, test } = got;
-  if (validation === undefined || test === undefined || (train === undefined && !augmented)) throw new Error('activation cache: a set is missing');
-  const all = [train, validation, test].filter((c): c is CachedActivations => c !== undefined);
-  const status = all.every((c) => c.status === 'hit') ? 'hit' : all.some((c) => c.status === 'hit') ? 'partial hit' : (train ?? validation).status;
+  const all = [...got.values()];
+  const first = all[0];
+  if (first === undefined) return uncachedSets(model, sets, input, 'off (every set is augmented)');
+  const status = all.every((c) => c.status === 'hit') ? 'hit' : all.some((c) => c.status === 'hit') ? 'partial hit' : first.status;
   const bytes = all.reduce((sum, c) => sum + c.bytes, 0);
-  const held = (inMemory: boolean) => Object.entries(got).filter(([, c]) => c.store instanceof MemoryFeatureStore === inMemory).map(([name]) => name);
+  const held = (inMemory: boolean) => [...got].filter(([, c]) => c.store instanceof MemoryFeatureStore === inMemory).map(([name]) => name);
   s.logger.info(
     { status, cut_after: split.cutAfter, bytes, dtype: s.dtype, in_memory: held(true), from_file: held(false), memory_budget: s.memoryBudgetBytes, seconds: (s.now() - t0) / 1000 },
     'activation cache ready',
   );
-  const perEpoch = (train?.computeSeconds ?? 0) + validation.computeSeconds;
+  const perEpoch = [...got].filter(([name]) => sets[name]?.everyEpoch !== false).reduce((sum, [, c]) => sum + c.computeSeconds, 0);
+  const sources = Object.fromEntries(entries.map(([name, spec]): [string, BatchSource] => {
+    const cached = got.get(name);
+    return [name, cached === undefined ? prefixSource(spec.set, input, spec.augment ?? [], split.prefix) : featureSource(cached.store, spec.set.labels, split.featureShape)];
+  }));
   return {
     model: split.suffix,
-    train: train === undefined
-      ? prefixSource(sets.train, input, s.augment, split.prefix)
-      : featureSource(train.store, sets.train.labels, split.featureShape),
-    validation: featureSource(validation.store, sets.validation.labels, split.featureShape),
-    test: featureSource(test.store, sets.test.labels, split.featureShape),
+    sources,
     cacheTags: {
       'transferkit.activation_cache': status,
       'transferkit.activation_cache_cut_after': split.cutAfter,
       'transferkit.activation_cache_bytes': String(bytes),
       'transferkit.activation_cache_dtype': s.dtype,
-      ...(augmented ? { 'transferkit.activation_cache_train': AUGMENTED } : {}),
+      ...Object.fromEntries(augmented.map(([name, spec]) => [`transferkit.activation_cache_${name}`, augmentedWhy(name, spec)])),
     },
-    savedSeconds: (epochsRun) =>
-      perEpoch * Math.max(0, epochsRun - 1) + all.filter((c) => c.status === 'hit').reduce((sum, c) => sum + c.computeSeconds, 0),
+    savedSeconds: (epochsRun) => perEpoch * Math.max(0, epochsRun - 1) + all.filter((c) => c.status === 'hit').reduce((sum, c) => sum + c.computeSeconds, 0),
     // the prefix and suffix share the classifier's layers: disposing the classifier frees them
     dispose: () => all.forEach((c) => c.store.close()),
   };

@@ -65,3 +65,10 @@ export function featureSource(store: FeatureStore, labels: Int32Array, featureSh
     batch: (indices) => tf.tensor(store.gather(indices), [indices.length, ...featureShape], 'float32'),
   };
 }
+
+/** The set `name` of a phase's inputs, or an error naming it. */
+export function sourceOf(sources: Readonly<Record<string, BatchSource>>, name: string): BatchSource {
+  const source = sources[name];
+  if (source === undefined) throw new Error(`the phase has no ${name} set`);
+  return source;
+}

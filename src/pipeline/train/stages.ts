@@ -10,22 +10,22 @@
 import * as tf from '@tensorflow/tfjs';
 import { evaluate, type Evaluation } from '../evaluate.js';
 import type { EpochContext, Phase } from '../events.js';
-import type { ImageSet } from '../data/types.js';
 import type { BackboneSpec } from '../model/backbones.js';
 import { applyFreeze, type FreezePlan } from '../model/freeze.js';
 import type { InputSpec } from '../model/input.js';
 import { withProgress, type Progress } from '../progress.js';
-import { stateWeights } from '../model/state-weights.js';
+import type { RawTensor } from '../checkpoint/format.js';
 import type { StageRecord } from '../checkpoint/state.js';
-import type { EarlyStopState } from './early-stop.js';
-import { fit, type EpochMetrics, type FitProgress, type FitResult, type FitResume } from './fit.js';
-import { probeStage } from './probe.js';
+import { carriedBest, type EarlyStopState } from './early-stop.js';
+import type { EpochMetrics, FitResume } from './fit.js';
 import { anchorToStart } from './l2sp.js';
 import { stageOptimizer } from './scaled-adam.js';
 import { backboneLayers } from '../model/build.js';
 import { ttaSource, type TtaMode } from '../tta.js';
 import { reportingOutOfMemory } from './oom.js';
-import { trainingInputs, type CacheSettings } from './inputs.js';
+import { phaseInputs, type CacheSettings, type PhaseSets } from './inputs.js';
+import { sourceOf } from './source.js';
+import { resumeStep, stepOf, type TrainingStep } from './steps.js';
 
 export interface StageSpec {
   readonly plan: FreezePlan;
@@ -33,6 +33,8 @@ export interface StageSpec {
   readonly maxEpochs: number;
   /** `ridge`: the head is solved in closed form (train/probe.ts) instead of trained; default Adam. */
   readonly solver?: 'adam' | 'ridge';
+  /** What the stage trains with (./steps.ts); default the supervised step, or the probe's with `solver: 'ridge'`. */
+  readonly step?: TrainingStep;
 }
 
 export interface PhaseOptions {
@@ -40,7 +42,10 @@ export interface PhaseOptions {
   readonly stages: readonly StageSpec[];
   /** The classifier's backbone: its blocks say which layers a stage's freeze plan covers. */
   readonly backbone: BackboneSpec;
-  readonly sets: { readonly train: ImageSet; readonly validation: ImageSet; readonly test: ImageSet };
+  /** The phase's sets by name (`train`, `validation`, `test`, and what an adaptation step reads); `test` is evaluated at the end. */
+  readonly sets: PhaseSets;
+  /** Further sets evaluated at the end like `test` (e.g. an adaptation's source test set). */
+  readonly alsoEvaluate?: readonly string[];
   readonly numClasses: number;
   readonly input: InputSpec;
   readonly cache: CacheSettings;
@@ -74,14 +79,17 @@ export interface PhaseProgress {
   readonly earlyStop: EarlyStopState | undefined;
   readonly stageTags: Readonly<Record<string, string>>;
   readonly model: tf.LayersModel;
+  /** The step's own tensors (./steps.ts StepProgress). */
+  readonly stepState: readonly RawTensor[];
 }
 
 export interface PhaseResume {
   readonly stage: number;
   readonly earlierStages: readonly StageRecord[];
   readonly fit: FitResume;
-  /** Writes the checkpoint's weights and optimizer state into the compiled stage model. */
-  restore(model: tf.LayersModel): Promise<void>;
+  readonly stepState: readonly RawTensor[];
+  /** Writes the checkpoint's weights and optimizer state into the compiled stage model (see StepResume). */
+  restore(model: tf.LayersModel, extraTrainable?: readonly (readonly number[])[]): Promise<void>;
 }
 
 export interface StageOutcome {
@@ -97,6 +105,8 @@ export interface PhaseResult {
   readonly epochs: readonly EpochMetrics[];
   readonly stages: readonly StageOutcome[];
   readonly test: Evaluation;
+  /** The `alsoEvaluate` sets' evaluations, by set name. */
+  readonly otherTests?: Readonly<Record<string, Evaluation>> | undefined;
   /** Epoch whose weights the model holds at the end: the best over all stages with early stopping, else the last. */
   readonly bestEpoch: number;
   readonly stoppedEarly: boolean;
@@ -116,16 +126,6 @@ export function epochLabel(phase: Phase, stage: number, epoch: number, lastEpoch
   return `${prefix}epoch ${epoch + 1}/${lastEpoch}`;
 }
 
-/**
- * Early stopping's starting point for a stage after the first: the best epoch so far (the earlier
- * stage ended holding its weights) and its validation loss, with the weights this stage can change.
- */
-function carriedBest(earlier: StageRecord | undefined, model: tf.LayersModel): EarlyStopState | undefined {
-  const best = earlier?.epochs.find((e) => e.epoch === earlier.outcome.bestEpoch);
-  if (best === undefined) return undefined;
-  return { bestLoss: best.val_loss, bestEpoch: best.epoch, wait: 0, weights: stateWeights(model).map((w) => tf.clone(w.read())) };
-}
-
 export async function trainPhase(model: tf.LayersModel, o: PhaseOptions): Promise<PhaseResult> {
   const anchor = o.l2spWeight === undefined || o.l2spWeight === 0 ? undefined : anchorToStart(model, o.backbone, o.l2spWeight);
   try {
@@ -139,6 +139,7 @@ async function trainStages(model: tf.LayersModel, o: PhaseOptions): Promise<Phas
   const t0 = o.now();
   const records: StageRecord[] = [];
   let test: Evaluation | undefined;
+  const otherTests: Record<string, Evaluation> = {};
   const lastEpoch = o.stages.reduce((sum, s) => sum + s.maxEpochs, 0);
   for (const [i, spec] of o.stages.entries()) {
     const stage = i + 1;
@@ -149,28 +150,18 @@ async function trainStages(model: tf.LayersModel, o: PhaseOptions): Promise<Phas
     }
     const resume = o.resume?.stage === stage ? o.resume : undefined;
     applyFreeze(model, o.backbone, spec.plan);
-    const inputs = await trainingInputs(model, o.sets, o.input, o.progress === undefined ? o.cache : { ...o.cache, progress: o.progress });
+    const inputs = await phaseInputs(model, o.sets, o.input, o.progress === undefined ? o.cache : { ...o.cache, progress: o.progress });
     try {
       const cacheTags = Object.fromEntries(Object.entries(inputs.cacheTags).map(([k, v]) => [stageKey(k, stage), v]));
       const backboneWeights = () => backboneLayers(model, o.backbone).flatMap(({ layer }) => layer.weights);
       const optimizer = stageOptimizer(backboneWeights, spec.learningRate, o.backboneLrFactor ?? 1);
       inputs.model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-      if (resume !== undefined) await resume.restore(inputs.model);
       const carried = resume === undefined && o.patience !== undefined ? carriedBest(records.at(-1), inputs.model) : undefined;
-      const fitResume = resume?.fit ?? (carried === undefined ? undefined : { epochs: [], done: false, earlyStop: carried });
+      const stepResume = resumeStep(resume, carried);
       const tFit = o.now();
       const before = records.reduce((sum, r) => sum + r.epochs.length, 0);
-      const onEpoch = (m: EpochMetrics) => o.onEpoch?.(m, { phase: o.phase, maxEpochs: lastEpoch });
-      const onProgress = async (p: FitProgress) =>
-        o.onProgress?.({ stage, stageDone: p.done, stageEpochs: p.epochs, earlierStages: records, earlyStop: p.earlyStop, stageTags: p.tags ?? {}, model: inputs.model });
-      const result: FitResult & { readonly tags?: Readonly<Record<string, string>> } = spec.solver === 'ridge'
-        ? await probeStage(inputs.model, inputs.train, inputs.validation, {
-            numClasses: o.numClasses, batchSize: o.batchSize, epoch: before, stage, now: o.now, logger: o.cache.logger, onEpoch, onProgress,
-            ...(resume === undefined ? {} : { resume: resume.fit }),
-          })
-        : await fit(inputs.model, {
-        train: inputs.train,
-        validation: inputs.validation,
+      const result = await stepOf(spec, o.cache.logger).fit(inputs.model, {
+        sources: inputs.sources,
         numClasses: o.numClasses,
         batchSize: o.batchSize,
         maxEpochs: spec.maxEpochs,
@@ -179,14 +170,15 @@ async function trainStages(model: tf.LayersModel, o: PhaseOptions): Promise<Phas
         patience: o.patience,
         seed: o.seed,
         now: o.now,
-        onEpoch,
-        onProgress,
-        ...(fitResume === undefined ? {} : { resume: fitResume }),
+        onEpoch: (m) => o.onEpoch?.(m, { phase: o.phase, maxEpochs: lastEpoch }),
+        onProgress: async (p) =>
+          o.onProgress?.({ stage, stageDone: p.done, stageEpochs: p.epochs, earlierStages: records, earlyStop: p.earlyStop, stageTags: p.tags ?? {}, model: inputs.model, stepState: p.state }),
+        ...(stepResume === undefined ? {} : { resume: stepResume }),
         ...(o.beforeBatch === undefined ? {} : { beforeBatch: o.beforeBatch }),
         ...(o.signal === undefined ? {} : { signal: o.signal }),
         ...(o.progress === undefined ? {} : { progress: { to: o.progress, label: (epoch: number) => epochLabel(o.phase, stage, epoch, lastEpoch) } }),
       });
-      fitResume?.earlyStop?.weights?.forEach((t) => t.dispose());
+      stepResume?.earlyStop?.weights?.forEach((t) => t.dispose());
       records.push({
         outcome: { stage, trainable: [...spec.plan.trainable], epochsRun: result.epochs.length, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly },
         epochs: [...result.epochs],
@@ -195,14 +187,21 @@ async function trainStages(model: tf.LayersModel, o: PhaseOptions): Promise<Phas
         cacheTags: { ...cacheTags, ...result.tags },
       });
       if (stage === o.stages.length) {
-        const label = `${o.phase === 'target' ? '' : `${o.phase} `}test set`;
-        const tta = o.tta === undefined || o.tta === 'none' ? undefined : o.tta;
-        const [testModel, testSource] = tta === undefined ? [inputs.model, inputs.test] : [model, ttaSource(o.sets.test, o.input, tta)];
-        test = await withProgress(o.progress, { label, total: testSource.count, unit: 'images' }, (task) =>
-          reportingOutOfMemory(() => evaluate(testModel, testSource, o.numClasses, o.batchSize, task), o.batchSize, 'evaluating the test set'),
-        );
+        const evaluateSet = (name: string, tta?: Exclude<TtaMode, 'none'>) => {
+          const set = o.sets[name]?.set;
+          if (set === undefined) throw new Error(`the phase has no ${name} set`);
+          // test-time augmentation: the views of the images through the whole classifier
+          const [m, source] = tta === undefined ? [inputs.model, sourceOf(inputs.sources, name)] : [model, ttaSource(set, o.input, tta)];
+          const label = `${o.phase === 'target' ? '' : `${o.phase} `}${name.replace('_', ' ')} set`;
+          return withProgress(o.progress, { label, total: source.count, unit: 'images' }, (task) =>
+            reportingOutOfMemory(() => evaluate(m, source, o.numClasses, o.batchSize, task), o.batchSize, `evaluating the ${name} set`),
+          );
+        };
+        test = await evaluateSet('test', o.tta === undefined || o.tta === 'none' ? undefined : o.tta);
+        for (const name of o.alsoEvaluate ?? []) otherTests[name] = await evaluateSet(name);
       }
     } finally {
+      inputs.model.optimizer?.dispose(); // a stage's optimizer: passed to compile, so the model does not own it
       inputs.dispose();
     }
   }
@@ -212,6 +211,7 @@ async function trainStages(model: tf.LayersModel, o: PhaseOptions): Promise<Phas
     epochs: records.flatMap((r) => r.epochs),
     stages: records.map((r) => r.outcome),
     test,
+    ...(Object.keys(otherTests).length === 0 ? {} : { otherTests }),
     bestEpoch: last.bestEpoch,
     stoppedEarly: last.stoppedEarly,
     trainSeconds: records.reduce((sum, r) => sum + r.trainSeconds, 0),

@@ -79,9 +79,9 @@ describe('checkpoints of another format version', () => {
     const dir = await mkdtemp(join(tmpdir(), 'transferkit-ckpt-'));
     try {
       const store = new CheckpointStore(dir, quiet());
-      const old = { ...manifest(4), version: 1 };
+      const old = { ...manifest(4), version: 2 }; // before adaptation runs were checkpointed
       await writeFile(join(dir, 'ckpt-1-0000005-r-target-stage1.tkckpt'), encodeCheckpoint(old, tensors));
-      await assert.rejects(store.latest(), (e: unknown) => e instanceof CheckpointError && e.code === 'ERR_CHECKPOINT' && /format version 1, this transferkit reads version 2/.test(e.message) && /resume=never/.test(e.message));
+      await assert.rejects(store.latest(), (e: unknown) => e instanceof CheckpointError && e.code === 'ERR_CHECKPOINT' && /format version 2, this transferkit reads version 3/.test(e.message) && /resume=never/.test(e.message));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -17,6 +17,7 @@ import { planFreeze } from '../../../src/pipeline/model/freeze.js';
 import { PREPROCESSING } from '../../../src/pipeline/model/spec.js';
 import { ScaledAdam } from '../../../src/pipeline/train/scaled-adam.js';
 import { trainPhase } from '../../../src/pipeline/train/stages.js';
+import { supervisedSets } from '../../../src/pipeline/train/inputs.js';
 import { syntheticImageSet } from '../../support/make-datasets.js';
 
 const TINY = stackSpec({
@@ -88,7 +89,7 @@ describe('discriminative learning rates and L2-SP', () => {
     const head = ['fc1', 'predictions'].flatMap((n) => model.getLayer(n).trainableWeights);
     const before = [...backbone, ...head].map((w) => tf.clone(w.read()));
     const result = await trainPhase(model, {
-      phase: 'target', stages: [{ plan: planFreeze(TINY, 'all'), learningRate: LR, maxEpochs: 3 }], backbone: TINY, sets, numClasses: 2, input,
+      phase: 'target', stages: [{ plan: planFreeze(TINY, 'all'), learningRate: LR, maxEpochs: 3 }], backbone: TINY, sets: supervisedSets(sets, []), numClasses: 2, input,
       cache: { mode: 'off', dtype: 'float32', cacheRoot: tmpdir(), memoryBudgetBytes: 2 ** 30, maxDiskBytes: 2 ** 30, batchSize: 8, logger: pino({ level: 'silent' }), now: Date.now, augment: [] },
       batchSize: 8, patience: undefined, seed: 3, now: Date.now, ...options,
     });
@@ -133,7 +134,7 @@ describe('discriminative learning rates and L2-SP', () => {
     const small = (count: number, seed: number) => syntheticImageSet({ count, height: size, width: size, channels: 3, numClasses: 2, seed });
     await trainPhase(model, {
       phase: 'target', stages: [{ plan: planFreeze(lite0, 'all'), learningRate: LR, maxEpochs: 1 }], backbone: lite0,
-      sets: { train: small(8, 1), validation: small(4, 2), test: small(4, 3) }, numClasses: 2, input: liteInput,
+      sets: supervisedSets({ train: small(8, 1), validation: small(4, 2), test: small(4, 3) }, []), numClasses: 2, input: liteInput,
       cache: { mode: 'off', dtype: 'float32', cacheRoot: tmpdir(), memoryBudgetBytes: 2 ** 30, maxDiskBytes: 2 ** 30, batchSize: 4, logger: pino({ level: 'silent' }), now: Date.now, augment: [] },
       batchSize: 4, patience: undefined, seed: 3, now: Date.now, backboneLrFactor: 0,
     });

@@ -19,6 +19,7 @@ import { imageBatch } from '../../../src/pipeline/model/input.js';
 import { PREPROCESSING } from '../../../src/pipeline/model/spec.js';
 import { ridgeSolutions } from '../../../src/pipeline/train/ridge.js';
 import { trainPhase, type PhaseOptions, type PhaseProgress, type StageSpec } from '../../../src/pipeline/train/stages.js';
+import { supervisedSets } from '../../../src/pipeline/train/inputs.js';
 
 const TINY = stackSpec({
   name: 'tiny', description: 'test backbone', filters: [[4, 4], [8]], defaultInputSize: 8, minInputSize: 4,
@@ -50,7 +51,7 @@ describe('ridge probe stage', () => {
   const run = (mode: 'on' | 'off', stages: readonly StageSpec[], more: Partial<PhaseOptions> = {}) => {
     const model = buildClassifier(TINY, 8, { numClasses: 3, denseUnits: 8, dropout: 0, seed: 5, head: 'linear' });
     const result = trainPhase(model, {
-      phase: 'target', stages, backbone: TINY, sets, numClasses: 3, input,
+      phase: 'target', stages, backbone: TINY, sets: supervisedSets(sets, []), numClasses: 3, input,
       cache: { mode, dtype: 'float32', cacheRoot: root, memoryBudgetBytes: 2 ** 30, maxDiskBytes: 2 ** 30, batchSize: 16, logger: pino({ level: 'silent' }), now: Date.now, augment: [] },
       batchSize: 8, patience: 3, seed: 3, now: Date.now, ...more,
     });
@@ -109,7 +110,7 @@ describe('ridge probe stage', () => {
     assert.equal(stageTags['transferkit.ridge_lambda'], firstResult.cacheTags['transferkit.ridge_lambda']);
     const resumed = run('off', lpft, {
       resume: {
-        stage: 1, earlierStages: [], fit: { epochs: stageEpochs, done: true, earlyStop: undefined, tags: stageTags },
+        stage: 1, earlierStages: [], fit: { epochs: stageEpochs, done: true, earlyStop: undefined, tags: stageTags }, stepState: [],
         // what is checked is the tags; stage 2 may start from any weights
         restore: async () => undefined,
       },

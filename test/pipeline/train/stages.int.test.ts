@@ -18,6 +18,7 @@ import { planFreeze } from '../../../src/pipeline/model/freeze.js';
 import { PREPROCESSING } from '../../../src/pipeline/model/spec.js';
 import { trainPhase } from '../../../src/pipeline/train/stages.js';
 import { imageSource } from '../../../src/pipeline/train/source.js';
+import { supervisedSets } from '../../../src/pipeline/train/inputs.js';
 
 const TINY = stackSpec({
   name: 'tiny', description: 'test backbone', filters: [[4, 4], [8]], defaultInputSize: 8, minInputSize: 4,
@@ -62,7 +63,7 @@ describe('trainPhase across stages', () => {
           { plan: planFreeze(TINY, 'all'), learningRate: 0.01, maxEpochs: 3 },
         ],
         backbone: TINY,
-        sets,
+        sets: supervisedSets(sets, []),
         numClasses: 2,
         input,
         cache: {
