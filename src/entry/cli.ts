@@ -2,15 +2,18 @@
 /**
  * The `transferkit` command's first moments. A tracked `train` over MLflow's local store starts its
  * private mlflow server here, before the commands' modules (TensorFlow, the pipeline) are imported:
- * both take seconds, and they overlap (early-server.ts). Then main.ts runs the command.
+ * both take seconds, and they overlap (early-server.ts). Until main.ts handles signals, a signal
+ * kills that server at once and exits. Then main.ts runs the command.
  */
-import { startServerEarly } from './early-server.js';
+import { exitOnSignals, startServerEarly } from './early-server.js';
 
 const argv = process.argv.slice(2);
 const early = startServerEarly(argv, process.env, process.cwd());
+// installed before anything is awaited: a signal cannot come between the server's spawn and this
+const takeSignals = early === undefined ? undefined : exitOnSignals(early);
 try {
   const { main } = await import('./main.js');
-  process.exitCode = await main(argv, early?.starter);
+  process.exitCode = await main(argv, early?.starter, takeSignals);
 } finally {
   await early?.release();
 }

@@ -12,8 +12,10 @@ import { trackingEnabled } from './tracking-enabled.js';
 export interface EarlyServer {
   /** For EntryDeps.startServer: the early server for the options it was started with, else a new one. */
   readonly starter: (options: LocalServerOptions) => Promise<LocalServer>;
-  /** Stops the early server unless it was claimed (its session stops it then). */
+  /** Stops the early server unless it was claimed (its session stops it then): a start under way is cancelled. */
   release(): Promise<void>;
+  /** Kills the server's process group at once (SIGKILL), claimed or not: for a process about to exit. */
+  killNow(): void;
 }
 
 /** Log calls held until the claimer's logger is known, then passed on. */
@@ -59,7 +61,8 @@ export function startServerEarly(argv: readonly string[], env: Readonly<Record<s
     return undefined; // the session meets the same problem and reports it
   }
   const logger = new HeldLogger();
-  const started = start({ ...options, logger });
+  const controller = new AbortController();
+  const started = start({ ...options, logger, signal: controller.signal });
   started.catch(() => undefined); // the claimer gets the error; unclaimed, it does not matter
   let claimed = false;
   return {
@@ -73,7 +76,31 @@ export function startServerEarly(argv: readonly string[], env: Readonly<Record<s
       if (claimed) return;
       claimed = true;
       logger.passTo(undefined);
+      controller.abort();
       await started.then((server) => server.stop(), () => undefined);
     },
+    killNow: () => controller.abort(),
+  };
+}
+
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+/**
+ * Until main.ts has its own handlers, a signal would end Node without its 'exit' hooks and leave the
+ * early server (its own process group) running: SIGINT/SIGTERM/SIGHUP kill that group at once and
+ * exit 128+n. Returns what main calls when it takes SIGINT/SIGTERM over; SIGHUP, which main does not
+ * handle, keeps this handler.
+ */
+export function exitOnSignals(early: EarlyServer, target: NodeJS.Process = process): () => void {
+  const handlers = Object.entries(EXIT_CODES).map(([signal, code]) => {
+    const handler = (): void => {
+      early.killNow();
+      target.exit(code);
+    };
+    target.on(signal, handler);
+    return { signal, handler };
+  });
+  return () => {
+    for (const { signal, handler } of handlers) if (signal !== 'SIGHUP') target.removeListener(signal, handler);
   };
 }

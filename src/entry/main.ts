@@ -12,8 +12,11 @@ import { trainCommand, type EntryDeps } from './train.js';
 
 const COMMANDS = { train: trainCommand, sweep: sweepCommand, recommend: recommendCommand, predict: predictCommand, serve: serveCommand } as const;
 
-/** `startServer`: the private mlflow server cli.ts started early (early-server.ts). */
-export async function main(argv: readonly string[], startServer?: StartServer): Promise<number> {
+/**
+ * `startServer`: the private mlflow server cli.ts started early (early-server.ts); `takeSignals`
+ * removes cli.ts's interim signal handlers when these take over.
+ */
+export async function main(argv: readonly string[], startServer?: StartServer, takeSignals?: () => void): Promise<number> {
   const [command, ...args] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     const topic = args[0];
@@ -46,6 +49,7 @@ export async function main(argv: readonly string[], startServer?: StartServer): 
     }
     controller.abort();
   };
+  takeSignals?.();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   const deps: EntryDeps = {

@@ -115,6 +115,11 @@ export interface LocalServerOptions {
   /** Until /health must answer OK (default 60 s). */
   readonly startTimeoutMs?: number;
   readonly cwd?: string;
+  /**
+   * Aborting it kills the server's process group at once (SIGKILL), whether it is starting (the start
+   * then fails with ERR_MLFLOW_SERVER_ABORTED) or up, until stop().
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface LocalServer {
@@ -145,7 +150,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   }
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(options, env, await findFreePort());
+      const port = await findFreePort();
+      if (options.signal?.aborted === true) throw aborted(options.storeUri);
+      return await startOnce(options, env, port);
     } catch (error) {
       const portTaken = error instanceof LocalServerError && PORT_IN_USE.test(error.message);
       if (!portTaken || attempt >= 3) throw error;
@@ -206,14 +213,22 @@ async function startOnce(options: LocalServerOptions, env: Env, port: number): P
     }
   };
   process.once('exit', killGroup);
+  options.signal?.addEventListener('abort', killGroup, { once: true });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-    stopping ??= stopGroup(pid, exited).finally(() => process.removeListener('exit', killGroup));
+    stopping ??= stopGroup(pid, exited).finally(() => {
+      process.removeListener('exit', killGroup);
+      options.signal?.removeEventListener('abort', killGroup);
+    });
     return stopping;
   };
   const output = (): string => tail.join('\n');
   const timeoutMs = options.startTimeoutMs ?? 60_000;
-  const healthy = await waitForHealth(url, timeoutMs, exited);
+  const healthy = await waitForHealth(url, timeoutMs, exited, options.signal);
+  if (options.signal?.aborted === true) {
+    await stop();
+    throw aborted(options.storeUri);
+  }
   if (healthy !== 'ok') {
     await stop();
     const why = healthy === 'exited' ? `exited (${exitInfo ?? 'unknown status'})` : `did not answer ${url}/health with OK within ${timeoutMs / 1000} s`;
@@ -227,13 +242,18 @@ async function startOnce(options: LocalServerOptions, env: Env, port: number): P
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitForHealth(url: string, timeoutMs: number, exited: Promise<void>): Promise<'ok' | 'exited' | 'timeout'> {
+const aborted = (storeUri: string): LocalServerError =>
+  new LocalServerError(`the start of the mlflow server over ${storeUri} was cancelled`, { code: 'ERR_MLFLOW_SERVER_ABORTED' });
+
+/** Polls /health until OK, the server's exit, the deadline or `signal` (whose abort kills the server, so `exited` follows). */
+async function waitForHealth(url: string, timeoutMs: number, exited: Promise<void>, signal?: AbortSignal): Promise<'ok' | 'exited' | 'timeout'> {
   const deadline = Date.now() + timeoutMs;
   let gone = false;
   void exited.then(() => (gone = true));
   for (let delay = 100; Date.now() < deadline && !gone; delay = Math.min(1000, delay * 1.5)) {
     try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000), redirect: 'error' });
+      const timeout = AbortSignal.timeout(2000);
+      const res = await fetch(`${url}/health`, { signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]), redirect: 'error' });
       if (res.ok && (await res.text()).trim() === 'OK') return gone ? 'exited' : 'ok';
     } catch {
       // not listening yet

@@ -78,4 +78,21 @@ describe('startServerEarly', () => {
     assert.ok(unclaimed);
     await unclaimed.release();
   });
+
+  it('cancels a start under way on release, and killNow aborts it too', async () => {
+    // a start that never becomes healthy: it settles only when its signal is aborted
+    const signals: AbortSignal[] = [];
+    const start = (options: LocalServerOptions): Promise<LocalServer> => new Promise((_, reject) => {
+      if (options.signal !== undefined) signals.push(options.signal);
+      options.signal?.addEventListener('abort', () => reject(new Error('cancelled')));
+    });
+    const early = startServerEarly(['train'], {}, CWD, start);
+    assert.ok(early);
+    await early.release(); // before the fix: waited for the start's own end (the 60 s health check)
+    assert.equal(signals[0]?.aborted, true);
+    const other = startServerEarly(['train'], {}, CWD, start);
+    assert.ok(other);
+    other.killNow();
+    assert.equal(signals[1]?.aborted, true);
+  });
 });

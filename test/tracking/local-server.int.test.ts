@@ -173,6 +173,18 @@ describe('startLocalServer', { timeout: 240_000 }, () => {
     assert.deepEqual(await processesMentioning(db), []);
   });
 
+  it('kills a server still starting at once when its signal is aborted', async () => {
+    const db = join(cwd, 'aborted.db');
+    const controller = new AbortController();
+    // abort just after the spawn (which follows this debug line in the same tick)
+    const logger = { debug: (_: object, msg?: string) => void (msg === 'starting mlflow server' && setImmediate(() => controller.abort())), info: () => undefined, warn: () => undefined };
+    await assert.rejects(
+      startLocalServer({ storeUri: `sqlite:///${db}`, artifactsDestination: join(cwd, 'art'), mlflowBin, env: process.env, cwd, logger, signal: controller.signal }),
+      (e: unknown) => e instanceof LocalServerError && e.code === 'ERR_MLFLOW_SERVER_ABORTED',
+    );
+    assert.deepEqual(await processesMentioning(db), []);
+  });
+
   it('refuses a file store unless MLflow’s opt-in is set', async () => {
     await assert.rejects(
       startLocalServer({ storeUri: 'file:///tmp/x', artifactsDestination: '/tmp/x', mlflowBin, env: {} }),
