@@ -70,13 +70,23 @@ export function consoleEvents(deps: Pick<EntryDeps, 'logger'>): PipelineEvents {
   };
 }
 
-/** What every pipeline gets from the entry before the output folder is known: injected globals and the cache folder. */
-export function prepareDeps(deps: EntryDeps, cacheDir: string | undefined): PrepareDeps {
+/** `fetch` that gives up (AbortError) once `signal` is aborted, on top of the caller's own signal. */
+export function abortableFetch(fetch: typeof globalThis.fetch, signal: AbortSignal): typeof globalThis.fetch {
+  return (input, init) => fetch(input, { ...init, signal: init?.signal == null ? signal : AbortSignal.any([init.signal, signal]) });
+}
+
+/**
+ * What every pipeline gets from the entry before the output folder is known: injected globals and
+ * the cache folder. With `stop`, that signal or deps.signal (Ctrl-C) ends the downloads and the steps.
+ */
+export function prepareDeps(deps: EntryDeps, cacheDir: string | undefined, stop?: AbortSignal): PrepareDeps {
+  const signal = stop === undefined ? undefined : deps.signal === undefined ? stop : AbortSignal.any([stop, deps.signal]);
   return {
     logger: deps.logger,
     ...(deps.progress === undefined ? {} : { progress: deps.progress }),
+    ...(signal === undefined ? {} : { signal }),
     env: deps.env,
-    fetch: deps.fetch,
+    fetch: signal === undefined ? deps.fetch : abortableFetch(deps.fetch, signal),
     now: deps.now,
     cwd: deps.cwd,
     cacheDir: cacheDir === undefined ? transferkitCacheDir(deps.env) : resolve(deps.cwd, cacheDir),
@@ -146,15 +156,19 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
       throw new ParamError('register_model', `Parameter "register_model" is ${describeValue(params.register_model)}, but MLflow tracking is off (TRANSFERKIT_TRACKING=${deps.env['TRANSFERKIT_TRACKING'] ?? ''}); registering a model needs the tracking server`);
     }
     let prepared: PreparedRun | undefined;
+    // ends the data work (downloads, the next step) when the run cannot go on: tracking failed to start, Ctrl-C
+    const stopPreparing = new AbortController();
     try {
       let preparedAt = 0;
-      const preparing = prepareRun(params, prepareDeps(deps, params.cache_dir)).finally(() => (preparedAt = deps.now()));
+      const preparing = prepareRun(params, prepareDeps(deps, params.cache_dir, stopPreparing.signal)).finally(() => (preparedAt = deps.now()));
       [prepared] = await Promise.all([preparing, opened()]);
       if (opening !== undefined) deps.logger.debug({ waited_ms: Math.max(0, deps.now() - preparedAt) }, 'data and weights ready; waited this long for the MLflow run');
     } catch (error) {
+      stopPreparing.abort();
       // the data failed while the server was starting: the run still ends FAILED with the reason
       if (session === undefined) await opening?.then((s) => (session = s), () => undefined);
-      throw error;
+      // a download cut by Ctrl-C fails as a DownloadError: the run was interrupted
+      throw deps.signal?.aborted === true ? deps.signal.reason : error;
     }
     outputDir = outputDirFor(params, deps, session?.runId ?? target?.runId);
     const checkpointDir = checkpointDirFor(params, deps.cwd, outputDir);

@@ -13,4 +13,6 @@ export interface PipelineDeps {
   /** Downloads and caches (datasets, activations). */
   readonly cacheDir: string;
   readonly outputDir: string;
+  /** Aborted when the work should stop (the entry's Ctrl-C, a failed tracking start); `fetch` honours it. */
+  readonly signal?: AbortSignal;
 }

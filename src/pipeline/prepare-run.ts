@@ -30,9 +30,12 @@ export type PrepareDeps = Omit<PipelineDeps, 'outputDir'>;
 export async function prepareRun(params: TrainParams, deps: PrepareDeps): Promise<PreparedRun> {
   const startedAt = deps.now();
   const backend = await initBackend(params.backend);
+  deps.signal?.throwIfAborted();
   const spec = getBackbone(params.backbone);
   const { inputSize } = checkTrainParams(params, spec);
   const plan = await planRun({ params, spec, deps: { ...deps, imageSize: inputSize } });
+  deps.signal?.throwIfAborted();
   const weights = await resolveWeights(params.weights, spec, deps);
+  deps.signal?.throwIfAborted();
   return { startedAt, backend, spec, inputSize, plan, weights, weightsFingerprint: await weightsFingerprint(weights) };
 }
