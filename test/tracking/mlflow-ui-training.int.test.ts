@@ -22,20 +22,14 @@ import { launchChromium, testOutputDir, watchedContext, type Watched } from '../
 import { childEnv, runCli, tempDir, tinyCifar } from '../support/cli.js';
 import { clientFor, onlyRun } from '../support/mlflow-checks.js';
 import { startTestServer, type TestServer } from '../support/mlflow-server.js';
+import { poll as pollUntil } from '../support/poll.js';
 
 const EXPERIMENT = 'ui-training';
 const EPOCHS = 3;
 const WAIT_MS = 30_000;
 
-async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  let value = await read();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    value = await read();
-  }
-  return value;
-}
+/** Polls with this file's default wait (test/support/poll.ts). */
+const poll = <T>(read: () => Promise<T>, done: (value: T) => boolean, ms = WAIT_MS): Promise<T> => pollUntil(read, done, ms);
 
 describe('the MLflow UI opens a transferkit run as model training', { timeout: 300_000 }, () => {
   let server: TestServer | undefined;

@@ -20,6 +20,7 @@ import { launchChromium } from '../support/chromium.js';
 import { childEnv, runCli, tempDir, tinyCifar } from '../support/cli.js';
 import { clientFor, onlyRun } from '../support/mlflow-checks.js';
 import { startTestServer, type TestServer } from '../support/mlflow-server.js';
+import { poll as pollUntil } from '../support/poll.js';
 
 const EXPERIMENT = 'ui';
 const EPOCHS = 4;
@@ -29,16 +30,8 @@ const NAVIGATION_MS = 60_000;
 /** Pixel tolerance when checking where plotly put a point. */
 const PX_TOLERANCE = 1.5;
 
-/** Re-reads `read` until `done` holds or `ms` pass; returns the last value (the caller asserts on it). */
-async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  let value = await read();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    value = await read();
-  }
-  return value;
-}
+/** Polls with this file's default wait (test/support/poll.ts). */
+const poll = <T>(read: () => Promise<T>, done: (value: T) => boolean, ms = WAIT_MS): Promise<T> => pollUntil(read, done, ms);
 
 function at<T>(values: readonly T[], index: number): T {
   const value = values[index];
