@@ -80,6 +80,22 @@ export class FreezableBatchNorm extends tf.layers.Layer {
     });
   }
 
+  /** The moving mean and variance (Keras's weights 2 and 3): the statistics inference normalises with. */
+  movingStatistics(): { readonly mean: tf.LayerVariable; readonly variance: tf.LayerVariable } {
+    if (this.#movingMean === undefined || this.#movingVariance === undefined) throw new Error(`BatchNormalization ${this.name} is not built`);
+    return { mean: this.#movingMean, variance: this.#movingVariance };
+  }
+
+  /** Replaces the moving statistics (AdaBN, ../adabn.ts); gamma and beta are untouched. */
+  setMovingStatistics(mean: tf.Tensor1D, variance: tf.Tensor1D): void {
+    const { mean: m, variance: v } = this.movingStatistics();
+    if (mean.shape[0] !== m.shape[0] || variance.shape[0] !== v.shape[0]) {
+      throw new Error(`BatchNormalization ${this.name}: statistics of ${mean.shape[0]}/${variance.shape[0]} channels for ${m.shape[0]}`);
+    }
+    m.write(mean);
+    v.write(variance);
+  }
+
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
     return inputShape;
   }
