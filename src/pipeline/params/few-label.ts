@@ -1,6 +1,6 @@
 /**
  * Checks of the label-scarce recipes' parameters (issue 17): the ridge-solved linear probe needs a
- * linear head on a frozen backbone and a validation split to choose λ on; none of them applies to
+ * linear head on a frozen backbone (λ is chosen on the validation split, or by leave-one-out without one); none of them applies to
  * the adaptation path, which has its own head and training loop.
  */
 import { ParamError } from '../../errors.js';
@@ -33,9 +33,6 @@ export function checkFewLabelParams(params: FewLabelParams): void {
       retrained[0],
       `Parameter "${retrained[0]}" must be 0 with head_solver=ridge (the probe solves the head on a frozen backbone; unfreeze blocks in a fine-tuning stage with fine_tune_blocks), got ${String(retrained[1])}`,
     );
-  }
-  if (params.validation_fraction === 0) {
-    throw new ParamError('validation_fraction', 'Parameter "validation_fraction" must be above 0 with head_solver=ridge (λ is chosen on the validation split), got 0 (number)');
   }
 }
 

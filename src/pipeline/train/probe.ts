@@ -56,7 +56,7 @@ async function readFeatures(source: BatchSource, extract: (x: tf.Tensor) => tf.T
   return { values, labels, count: source.count, dim };
 }
 
-/** Solves the model's last Dense layer on `train`, choosing λ on `validation`, and writes it in. */
+/** Solves the model's last Dense layer on `train`, choosing λ on `validation` (leave-one-out on `train` when it is empty), and writes it in. */
 export async function solveLinearProbe(model: tf.LayersModel, train: BatchSource, validation: BatchSource, numClasses: number, batchSize: number): Promise<ProbeChoice> {
   const { layer, features } = probeLayer(model);
   const input = model.inputs[0];
@@ -100,8 +100,9 @@ export interface ProbeStageResult extends FitResult {
 
 /**
  * Runs the probe as a stage: one "epoch" whose metrics are the solved layer's training and validation
- * loss and accuracy. The validation split chose λ and the temperature, so its metrics are not held out
- * (tag transferkit.ridge_selected_on); the tags travel with the checkpoint, so a resume keeps them.
+ * loss and accuracy. The validation split (or, without one, the training images' leave-one-out scores)
+ * chose λ and the temperature, so its metrics are not held out (tag transferkit.ridge_selected_on =
+ * validation | leave_one_out); the tags travel with the checkpoint, so a resume keeps them.
  */
 export async function probeStage(model: tf.LayersModel, train: BatchSource, validation: BatchSource, o: ProbeStageOptions): Promise<ProbeStageResult> {
   const finished = o.resume?.done === true ? o.resume.epochs.at(-1) : undefined;
@@ -121,18 +122,19 @@ export async function probeStage(model: tf.LayersModel, train: BatchSource, vali
   if (choice.atEdge !== 'none') {
     o.logger.warn(
       { ridge_lambda: choice.solution.lambda, edge: choice.atEdge },
-      `linear probe: the chosen λ is the grid's ${choice.atEdge === 'low' ? 'smallest' : 'largest'}; the best may lie beyond it (few validation images make the choice noisy)`,
+      `linear probe: the chosen λ is the grid's ${choice.atEdge === 'low' ? 'smallest' : 'largest'}; the best may lie beyond it (few images make the choice noisy)`,
     );
   }
+  const on = choice.selectedOn === 'validation' ? 'the validation split: its metrics are not held out' : 'the training images\' leave-one-out scores (no validation split)';
   o.logger.info(
-    { ridge_lambda: choice.solution.lambda, temperature: choice.temperature, val_accuracy: val.accuracy, candidates: choice.candidates.length },
-    'linear probe solved (ridge, λ and temperature chosen on the validation split: its metrics are not held out)',
+    { ridge_lambda: choice.solution.lambda, temperature: choice.temperature, val_accuracy: val.accuracy, candidates: choice.candidates.length, selected_on: choice.selectedOn },
+    `linear probe solved (ridge, λ and temperature chosen on ${on})`,
   );
   const tags = {
     'transferkit.ridge_lambda': String(choice.solution.lambda),
     'transferkit.ridge_temperature': String(choice.temperature),
     'transferkit.ridge_lambda_at_edge': choice.atEdge,
-    'transferkit.ridge_selected_on': 'validation',
+    'transferkit.ridge_selected_on': choice.selectedOn,
   };
   await o.onProgress?.({ epochs: [metrics], done: true, earlyStop: undefined, tags });
   await o.onEpoch?.(metrics);

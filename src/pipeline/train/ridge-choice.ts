@@ -1,5 +1,6 @@
 /**
- * Choosing the linear probe's λ (ridge.ts) on the validation split. Every λ's scores get the softmax
+ * Choosing the linear probe's λ (ridge.ts) on the validation split, or, when there is none
+ * (validation_fraction=0, e.g. one label per class), on the training images' leave-one-out scores. Every λ's scores get the softmax
  * temperature that minimises the validation log-loss (ridge scores are not calibrated probabilities),
  * and the λ with the lowest of those losses wins, exact ties going to the larger λ (the simpler model).
  * Not accuracy first: with a few validation images per class accuracy is flat over much of the grid,
@@ -78,22 +79,65 @@ export interface ProbeChoice {
   readonly candidates: readonly Candidate[];
   /** λ of the grid left out because its system was not positive definite. */
   readonly skipped: readonly number[];
+  /** What scored the candidates: the validation split, or the leave-one-out scores of the training images. */
+  readonly selectedOn: 'validation' | 'leave_one_out';
+  /** λ of the grid left out of a leave-one-out choice because the fit interpolates a training image there (h_ii = 1). */
+  readonly unscored: readonly number[];
   /** `low`/`high`: the chosen λ is the grid's smallest/largest solved one (the best may lie beyond); else `none`. */
   readonly atEdge: 'low' | 'high' | 'none';
 }
 
-/** Fits every λ of the grid on `train` and keeps the one with the lowest validation loss (at its fitted temperature). */
+/**
+ * Leave-one-out scores of the training images: ŷ_(−i) = y_i − (y_i − ŷ_i) / (1 − h_ii), exact for the
+ * weighted fit with its weights held fixed (ridge.ts's leverage h_ii); undefined where some h_ii is 1
+ * (to rounding): the fit interpolates that image and its left-out score is not defined.
+ */
+export function leaveOneOutScores(solution: RidgeSolution, train: Features, numClasses: number): Float64Array | undefined {
+  const { leverage } = solution;
+  if (leverage === undefined || leverage.length !== train.count) throw new InternalError('leaveOneOutScores: the solution was solved without its leverage');
+  const scores = ridgeScores(solution, train, numClasses);
+  for (let i = 0; i < train.count; i++) {
+    const keep = 1 - (leverage[i] ?? Number.NaN);
+    if (!(keep > 1e-9)) return undefined;
+    for (let c = 0; c < numClasses; c++) {
+      const y = train.labels[i] === c ? 1 : 0;
+      scores[i * numClasses + c] = y - (y - (scores[i * numClasses + c] ?? 0)) / keep;
+    }
+  }
+  return scores;
+}
+
+function scored(lambda: number, scores: Float64Array, labels: Int32Array, numClasses: number): Candidate {
+  const temperature = fitTemperature(scores, labels, numClasses);
+  return { lambda, valAccuracy: accuracyOf(scores, labels, numClasses), valLoss: softmaxLoss(scores, labels, numClasses, temperature), temperature };
+}
+
+/**
+ * Fits every λ of the grid on `train` and keeps the one with the lowest validation loss (at its fitted
+ * temperature); with an empty `validation`, the lowest leave-one-out loss of the training images.
+ */
 export function chooseRidge(train: Features, validation: Features, numClasses: number, lambdas?: readonly number[]): ProbeChoice {
-  if (validation.count === 0) throw new InternalError('chooseRidge: the validation split is empty (head_solver=ridge needs validation_fraction > 0, params/few-label.ts, and balancedSplit then holds at least 1 image per class)');
-  const { solutions, skipped } = ridgeGrid(train, numClasses, lambdas);
-  if (solutions.length === 0) {
+  const selectedOn = validation.count === 0 ? 'leave_one_out' : 'validation';
+  const grid = ridgeGrid(train, numClasses, lambdas, selectedOn === 'leave_one_out');
+  const { skipped } = grid;
+  if (grid.solutions.length === 0) {
     throw new TrainingError(`The linear probe's ridge system is not positive definite for any λ of its grid (${skipped.join(', ')}); the features may hold values too large for float64`);
   }
-  const candidates = solutions.map((solution) => {
-    const scores = ridgeScores(solution, validation, numClasses);
-    const temperature = fitTemperature(scores, validation.labels, numClasses);
-    return { lambda: solution.lambda, valAccuracy: accuracyOf(scores, validation.labels, numClasses), valLoss: softmaxLoss(scores, validation.labels, numClasses, temperature), temperature };
-  });
+  const unscored: number[] = [];
+  const solutions: RidgeSolution[] = [];
+  const candidates: Candidate[] = [];
+  for (const solution of grid.solutions) {
+    const scores = selectedOn === 'validation' ? ridgeScores(solution, validation, numClasses) : leaveOneOutScores(solution, train, numClasses);
+    if (scores === undefined) {
+      unscored.push(solution.lambda);
+      continue;
+    }
+    solutions.push(solution);
+    candidates.push(scored(solution.lambda, scores, selectedOn === 'validation' ? validation.labels : train.labels, numClasses));
+  }
+  if (candidates.length === 0) {
+    throw new TrainingError(`The linear probe's leave-one-out scores are undefined at every λ of its grid (the fit interpolates the ${train.count} training images); set validation_fraction above 0 to choose λ on a validation split`);
+  }
   // solutions are in increasing λ: `<=` lets a later (larger) λ win an exact tie
   let best = 0;
   candidates.forEach((c, i) => {
@@ -103,5 +147,5 @@ export function chooseRidge(train: Features, validation: Features, numClasses: n
   const chosen = candidates[best];
   if (solution === undefined || chosen === undefined) throw new InternalError('chooseRidge: no λ candidates');
   const atEdge = candidates.length < 2 ? 'none' : best === 0 ? 'low' : best === candidates.length - 1 ? 'high' : 'none';
-  return { solution, temperature: chosen.temperature, candidates, skipped, atEdge };
+  return { solution, temperature: chosen.temperature, candidates, skipped, selectedOn, unscored, atEdge };
 }

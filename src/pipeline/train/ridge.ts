@@ -23,6 +23,8 @@ export interface RidgeSolution {
   /** dim × numClasses, row-major (a Dense kernel). */
   readonly kernel: Float64Array;
   readonly bias: Float64Array;
+  /** The hat matrix's diagonal h_ii (the fit's leverage of each training example), when asked for: ridge-loo.ts. */
+  readonly leverage?: Float64Array;
 }
 
 /** λ candidates: half decades from 10⁻⁶ to 10⁵ times the mean weighted feature variance (the Gram trace / dim). */
@@ -49,6 +51,11 @@ interface RidgeSystem {
   /** √s-weighted, centred features (n×d). */
   readonly z: Float64Array;
   readonly mean: Float64Array;
+  /** The balanced weights s_i and their sum. */
+  readonly weights: Float64Array;
+  readonly weightSum: number;
+  /** c in the dual Gram matrix's c·√s√sᵀ term (0 in the primal form). */
+  readonly lift: number;
   /** trace(ZᵀZ) / d: the mean weighted feature variance, the λ grid's unit. */
   readonly scale: number;
 }
@@ -74,12 +81,18 @@ function ridgeSystem(train: Features, numClasses: number): RidgeSystem {
   const rhs = primal ? crossProduct(z, n, d, r, numClasses) : r;
   let trace = 0;
   for (let k = 0; k < m; k++) trace += gram[k * m + k] ?? 0;
+  // The dual Gram matrix has the exact null vector √s (the features are centred under the weights),
+  // which rounding makes a tiny eigenvalue of either sign. Adding c·√s√sᵀ (eigenvalue c·Σs = the mean
+  // eigenvalue) changes nothing solved here (the right-hand side and Zᵀ are orthogonal to √s) but keeps
+  // the system well conditioned at a tiny λ and makes leverage() exact there.
+  const lift = primal ? 0 : trace / (n * total);
+  if (lift > 0) for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) gram[i * n + k] = (gram[i * n + k] ?? 0) + lift * Math.sqrt((s[i] ?? 0) * (s[k] ?? 0));
   if (!(trace > 0) || !Number.isFinite(trace)) {
     throw new TrainingError(
       `The linear probe's features (the frozen backbone's pooled output, ${n} training images × ${d} values) ${Number.isFinite(trace) ? 'are the same for every image' : 'hold NaN or infinite values'}: total variance ${trace}, expected a finite value above 0. Check the backbone's weights and the input preprocessing`,
     );
   }
-  return { train, numClasses, primal, m, gram, rhs, z, mean, scale: trace / d };
+  return { train, numClasses, primal, m, gram, rhs, z, mean, weights: s, weightSum: total, lift, scale: trace / d };
 }
 
 /** AᵀB for A (n×p) and B (n×q), row-major, in float64. */
@@ -126,7 +139,7 @@ function outerGram(z: Float64Array, n: number, d: number): Float64Array {
   return out;
 }
 
-function solve(sys: RidgeSystem, lambda: number): RidgeSolution | undefined {
+function solve(sys: RidgeSystem, lambda: number, withLeverage: boolean): RidgeSolution | undefined {
   const { m, numClasses: k } = sys;
   const { count: n, dim: d } = sys.train;
   const a = Float64Array.from(sys.gram);
@@ -146,7 +159,36 @@ function solve(sys: RidgeSystem, lambda: number): RidgeSolution | undefined {
   }
   const bias = new Float64Array(k).fill(1 / k);
   for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) bias[c] = (bias[c] ?? 0) - (sys.mean[j] ?? 0) * (kernel[j * k + c] ?? 0);
-  return { lambda, kernel, bias };
+  return withLeverage ? { lambda, kernel, bias, leverage: leverage(sys, l, lambda) } : { lambda, kernel, bias };
+}
+
+/**
+ * h_ii = s_i / Σs + z_iᵀ (ZᵀZ + λI)⁻¹ z_i: the weighted fit's hat diagonal, the intercept's share first
+ * (the centred columns are orthogonal to it under the weights). Primal form: ‖L⁻¹ z_i‖² with L the
+ * Cholesky factor of ZᵀZ + λI (n·d²/2 operations). Dual form, with G' = ZZᵀ + c·√s√sᵀ factorised:
+ * z_iᵀ(ZᵀZ + λI)⁻¹z_i = [ZZᵀ(ZZᵀ + λI)⁻¹]_ii = 1 − λ[(G' + λI)⁻¹]_ii − (s_i/Σs)·cΣs/(cΣs + λ), and
+ * [A⁻¹]_ii = ‖L⁻¹ e_i‖² (m³/6 operations).
+ */
+function leverage(sys: RidgeSystem, l: Float64Array, lambda: number): Float64Array {
+  const { m, weights, weightSum } = sys;
+  const { count: n, dim: d } = sys.train;
+  const out = new Float64Array(n);
+  const y = new Float64Array(m);
+  for (let i = 0; i < n; i++) {
+    // forward substitution L y = b, b = z_i (primal) or e_i (dual: y's entries before i stay 0)
+    const from = sys.primal ? 0 : i;
+    let norm = 0;
+    for (let r = from; r < m; r++) {
+      let sum = sys.primal ? (sys.z[i * d + r] ?? 0) : r === i ? 1 : 0;
+      for (let k = from; k < r; k++) sum -= (l[r * m + k] ?? 0) * (y[k] ?? 0);
+      const v = sum / (l[r * m + r] ?? Number.NaN);
+      y[r] = v;
+      norm += v * v;
+    }
+    const share = (weights[i] ?? 0) / weightSum;
+    out[i] = sys.primal ? share + norm : share * (lambda / (sys.lift * weightSum + lambda)) + 1 - lambda * norm;
+  }
+  return out;
 }
 
 export interface RidgeGrid {
@@ -158,13 +200,13 @@ export interface RidgeGrid {
 }
 
 /** The ridge solution for each λ (absolute values; default: LAMBDA_EXPONENTS times the mean weighted feature variance), sharing one Gram matrix. */
-export function ridgeGrid(train: Features, numClasses: number, lambdas?: readonly number[]): RidgeGrid {
+export function ridgeGrid(train: Features, numClasses: number, lambdas?: readonly number[], withLeverage = false): RidgeGrid {
   const sys = ridgeSystem(train, numClasses);
   const grid = [...(lambdas ?? LAMBDA_EXPONENTS.map((e) => sys.scale * 10 ** e))].sort((a, b) => a - b);
   const solutions: RidgeSolution[] = [];
   const skipped: number[] = [];
   for (const lambda of grid) {
-    const solution = solve(sys, lambda);
+    const solution = solve(sys, lambda, withLeverage);
     if (solution === undefined) skipped.push(lambda);
     else solutions.push(solution);
   }

@@ -26,6 +26,10 @@ describe('label-scarce recipe parameters', () => {
     assert.deepEqual(recipe.stages.map((s) => [s.solver ?? 'adam', s.maxEpochs]), [['ridge', 1], ['adam', 20]]);
   });
 
+  it('head_solver=ridge without a validation split (λ by leave-one-out)', () => {
+    check({ head_solver: 'ridge', validation_fraction: '0', use_early_stop: '0' });
+  });
+
   it('backbone_lr_factor and l2sp_weight with backbone layers that train', () => {
     check({ backbone_lr_factor: '0.1', l2sp_weight: '0.01', fine_tune_blocks: '2' });
     check({ backbone_lr_factor: '0', retrained_blocks: 'all' });
@@ -34,7 +38,6 @@ describe('label-scarce recipe parameters', () => {
   it('refuses what cannot apply, naming the parameter', () => {
     rejects({ head_solver: 'ridge', head: 'pooled' }, 'head', /"linear" or "auto" with head_solver=ridge.*got "pooled"/);
     rejects({ head_solver: 'ridge', retrained_blocks: '2' }, 'retrained_blocks', /must be 0 with head_solver=ridge.*got 2/);
-    rejects({ head_solver: 'ridge', validation_fraction: '0', use_early_stop: '0' }, 'validation_fraction', /above 0 with head_solver=ridge/);
     rejects({ head_solver: 'ridge', adaptation: 'coral', target_dataset: 'usps' }, 'head_solver', /not available with domain adaptation/);
     rejects({ head: 'linear', target_dataset: 'usps' }, 'head', /not available with domain adaptation/);
     rejects({ tta: 'flip', adaptation: 'dann', target_dataset: 'usps' }, 'tta', /not available with domain adaptation/);

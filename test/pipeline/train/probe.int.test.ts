@@ -48,10 +48,10 @@ describe('ridge probe stage', () => {
   after(() => rm(root, { recursive: true, force: true }));
 
   const sets = { train: images(24, 1), validation: images(12, 2), test: images(30, 3) };
-  const run = (mode: 'on' | 'off', stages: readonly StageSpec[], more: Partial<PhaseOptions> = {}) => {
+  const run = (mode: 'on' | 'off', stages: readonly StageSpec[], more: Partial<PhaseOptions> = {}, data: typeof sets = sets) => {
     const model = buildClassifier(TINY, 8, { numClasses: 3, denseUnits: 8, dropout: 0, seed: 5, head: 'linear' });
     const result = trainPhase(model, {
-      phase: 'target', stages, backbone: TINY, sets: supervisedSets(sets, []), numClasses: 3, input,
+      phase: 'target', stages, backbone: TINY, sets: supervisedSets(data, []), numClasses: 3, input,
       cache: { mode, dtype: 'float32', cacheRoot: root, memoryBudgetBytes: 2 ** 30, maxDiskBytes: 2 ** 30, batchSize: 16, logger: pino({ level: 'silent' }), now: Date.now, augment: [] },
       batchSize: 8, patience: 3, seed: 3, now: Date.now, ...more,
     });
@@ -86,6 +86,16 @@ describe('ridge probe stage', () => {
       model.dispose();
     });
   }
+
+  it('without a validation split chooses λ by leave-one-out on the training images and says so', async () => {
+    const { model, result: pending } = run('on', [probe], {}, { ...sets, validation: images(0, 2) });
+    const result = await pending;
+    assert.equal(result.cacheTags['transferkit.ridge_selected_on'], 'leave_one_out');
+    assert.ok(Number(result.cacheTags['transferkit.ridge_lambda']) > 0, JSON.stringify(result.cacheTags));
+    assert.ok(Number.isNaN(result.epochs[0]?.val_loss), 'no validation metrics without a validation split');
+    assert.ok(result.test.accuracy > 0.9, `test accuracy ${result.test.accuracy}`);
+    model.dispose();
+  });
 
   it('is the same solve with and without the activation cache', () => {
     const [off, on] = kernels;

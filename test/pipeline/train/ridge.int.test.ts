@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { initBackend } from '../../../src/pipeline/backend.js';
 import { ridgeGrid, ridgeSolutions, type Features } from '../../../src/pipeline/train/ridge.js';
-import { chooseRidge, fitTemperature, ridgeScores, softmaxLoss } from '../../../src/pipeline/train/ridge-choice.js';
+import { chooseRidge, fitTemperature, leaveOneOutScores, ridgeScores, softmaxLoss } from '../../../src/pipeline/train/ridge-choice.js';
 import { venvPython } from '../../support/python.js';
 
 const NUMPY = `
@@ -26,6 +26,26 @@ Xa = np.hstack([X, np.ones((len(y), 1))])
 P = job['lam'] * np.diag([1.0] * job['d'] + [0.0])
 Wa = np.linalg.solve(Xa.T @ (s[:, None] * Xa) + P, Xa.T @ (s[:, None] * Y))
 print(json.dumps({'kernel': Wa[:-1].ravel().tolist(), 'bias': Wa[-1].tolist()}))
+`;
+
+/** Leave-one-out by refitting: for each i, the same weighted objective (weights s fixed) without row i, scored on x_i. */
+const NUMPY_LOO = `
+import json, sys
+import numpy as np
+job = json.load(sys.stdin)
+X = np.array(job['x'], dtype=np.float64).reshape(job['n'], job['d'])
+y = np.array(job['y']); K = job['k']
+counts = np.bincount(y, minlength=K)
+s = len(y) / (K * counts[y])
+Y = np.eye(K)[y]
+Xa = np.hstack([X, np.ones((len(y), 1))])
+P = job['lam'] * np.diag([1.0] * job['d'] + [0.0])
+out = []
+for i in range(len(y)):
+    keep = np.arange(len(y)) != i
+    Wa = np.linalg.solve(Xa[keep].T @ (s[keep, None] * Xa[keep]) + P, Xa[keep].T @ (s[keep, None] * Y[keep]))
+    out.append((Xa[i] @ Wa).tolist())
+print(json.dumps({'scores': [v for row in out for v in row]}))
 `;
 
 function lcg(seed: number): () => number {
@@ -48,12 +68,16 @@ function features(n: number, d: number, k: number, seed: number, skew = false): 
   return { values, labels, count: n, dim: d };
 }
 
-async function numpyRidge(f: Features, k: number, lam: number): Promise<{ kernel: number[]; bias: number[] }> {
+async function numpy(script: string, f: Features, k: number, lam: number): Promise<unknown> {
   const job = { x: Array.from(f.values), y: Array.from(f.labels), n: f.count, d: f.dim, k, lam };
-  const pending = promisify(execFile)(venvPython(), ['-c', NUMPY], { maxBuffer: 2 ** 24 });
+  const pending = promisify(execFile)(venvPython(), ['-c', script], { maxBuffer: 2 ** 24 });
   pending.child.stdin?.end(JSON.stringify(job));
-  const { stdout } = await pending;
-  const parsed: unknown = JSON.parse(stdout);
+  const parsed: unknown = JSON.parse((await pending).stdout);
+  return parsed;
+}
+
+async function numpyRidge(f: Features, k: number, lam: number): Promise<{ kernel: number[]; bias: number[] }> {
+  const parsed = await numpy(NUMPY, f, k, lam);
   assert.ok(typeof parsed === 'object' && parsed !== null && 'kernel' in parsed && 'bias' in parsed && Array.isArray(parsed.kernel) && Array.isArray(parsed.bias));
   return { kernel: parsed.kernel.map(Number), bias: parsed.bias.map(Number) };
 }
@@ -84,6 +108,46 @@ describe('ridge linear probe', () => {
       }
     });
   }
+
+  for (const [form, n, d] of [['primal', 30, 5], ['dual', 9, 20]] as const) {
+    it(`leave-one-out scores equal numpy's refit without each image (${form} form, n=${n}, d=${d}, unbalanced classes)`, async () => {
+      const f = features(n, d, 3, 13, true);
+      for (const lam of [0.02, 5]) {
+        const [ours] = ridgeGrid(f, 3, [lam], true).solutions;
+        assert.ok(ours?.leverage !== undefined);
+        const loo = leaveOneOutScores(ours, f, 3);
+        assert.ok(loo !== undefined);
+        const parsed = await numpy(NUMPY_LOO, f, 3, lam);
+        assert.ok(typeof parsed === 'object' && parsed !== null && 'scores' in parsed && Array.isArray(parsed.scores));
+        assertClose(loo, parsed.scores.map(Number), 1e-6, `leave-one-out scores λ=${lam}`);
+        // and they are not the in-sample scores (which would make the choice favour the smallest λ)
+        const fitted = ridgeScores(ours, f, 3);
+        assert.ok(loo.some((v, i) => Math.abs(v - (fitted[i] ?? 0)) > 1e-3));
+      }
+    });
+  }
+
+  it('without a validation split chooses λ by the leave-one-out loss, and leaves out λ where the fit interpolates', () => {
+    // one image per class, 40 features: at λ → 0 the fit interpolates every image (h_ii = 1)
+    const train = features(4, 40, 4, 21);
+    const empty: Features = { values: new Float32Array(0), labels: new Int32Array(0), count: 0, dim: 40 };
+    const lambdas = [1e-14, 1e-3, 1, 1e3];
+    const choice = chooseRidge(train, empty, 4, lambdas);
+    assert.equal(choice.selectedOn, 'leave_one_out');
+    assert.deepEqual(choice.unscored, [1e-14]);
+    // the chosen λ has the lowest leave-one-out loss at its own temperature, recomputed here
+    const losses = ridgeGrid(train, 4, lambdas.slice(1), true).solutions.map((sol) => {
+      const loo = leaveOneOutScores(sol, train, 4);
+      assert.ok(loo !== undefined);
+      return softmaxLoss(loo, train.labels, 4, fitTemperature(loo, train.labels, 4));
+    });
+    const best = lambdas.slice(1)[losses.indexOf(Math.min(...losses))];
+    assert.equal(choice.solution.lambda, best);
+    assert.equal(choice.candidates.length, 3);
+    assert.throws(() => chooseRidge(train, empty, 4, [1e-14]), { code: 'ERR_TRAINING', message: /leave-one-out scores are undefined at every λ.*validation_fraction above 0/ });
+    const withValidation = chooseRidge(train, features(8, 40, 4, 22), 4, lambdas);
+    assert.equal(withValidation.selectedOn, 'validation');
+  });
 
   it('chooses λ on the validation split', () => {
     const train = features(8, 12, 2, 3);
