@@ -21,6 +21,12 @@ export interface SplitModel {
   readonly cutAfter: string;
   /** Shape of one example's activations at the cut. */
   readonly featureShape: readonly number[];
+  /**
+   * Drops the suffix's hold on the shared layers. tfjs-layers counts every apply of a layer, and the
+   * suffix re-applies the layers after the cut, so without this the classifier's dispose leaves their
+   * weights behind (4 tensors per phase with the pooled head). The weights stay while the classifier lives.
+   */
+  release(): void;
 }
 
 /** True when the layer changes during training: it has weights and trains. */
@@ -72,5 +78,5 @@ export function splitAtFreeze(model: tf.LayersModel): SplitModel | undefined {
   reapply(layers.slice(cut + 1), mapped);
   const suffixOut = mappedOutput(model, mapped);
   const suffix = tf.model({ inputs: input, outputs: suffixOut, name: `${model.name}_trainable_suffix` });
-  return { prefix, suffix, cutAfter: last.name, featureShape };
+  return { prefix, suffix, cutAfter: last.name, featureShape, release: () => void suffix.dispose() };
 }

@@ -25,7 +25,7 @@ export function preprocessingKernel(p: Preprocessing): { kernel: number[]; bias:
 export interface WithPreprocessing {
   /** Pixels → the classifier's output; shares the classifier's layers. */
   readonly model: tf.LayersModel;
-  /** Frees the preprocess layer only (the shared layers belong to the classifier). */
+  /** Frees the preprocess layer; the shared layers' weights stay (they belong to the classifier). */
   dispose(): void;
 }
 
@@ -41,5 +41,8 @@ export function withPreprocessing(model: tf.LayersModel, p: Preprocessing): With
   tf.tidy(() => layer.setWeights([tf.tensor4d(kernel, [1, 1, 3, 3]), tf.tensor1d(bias)]));
   const mapped = new Map<number, tf.SymbolicTensor>([[input.id, pre]]);
   reapply(model.layers.filter((l) => l.getClassName() !== 'InputLayer'), mapped);
-  return { model: tf.model({ inputs: pixels, outputs: mappedOutput(model, mapped), name: model.name }), dispose: () => layer.dispose() };
+  const wrapped = tf.model({ inputs: pixels, outputs: mappedOutput(model, mapped), name: model.name });
+  // tfjs-layers counts every apply: disposing the wrapper frees the preprocess layer and takes back
+  // the re-applied layers' counts, so the classifier's own dispose still frees their weights.
+  return { model: wrapped, dispose: () => void wrapped.dispose() };
 }

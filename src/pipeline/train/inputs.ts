@@ -95,11 +95,16 @@ export async function phaseInputs(model: tf.LayersModel, sets: PhaseSets, input:
   if (s.mode === 'off') return uncachedSets(model, sets, input, 'off');
   const split = splitAtFreeze(model);
   if (split === undefined) return uncachedSets(model, sets, input, 'not applicable (no frozen layers before the first trainable one)');
+  // without the cache after all: the suffix lets go of the classifier's layers (split.ts release)
+  const uncached = (why: string): NamedInputs => {
+    split.release();
+    return uncachedSets(model, sets, input, why);
+  };
   const flops = modelFlops(split.prefix);
   if (s.mode === 'auto' && flops < CHEAP_PREFIX_FLOPS) {
     const why = `off (auto: the frozen prefix costs ${(flops / 1e6).toFixed(1)} MFLOP per image, cheaper to recompute than to cache; activation_cache=on forces it)`;
     s.logger.info({ prefix_mflop: flops / 1e6 }, `activation cache ${why}`);
-    return uncachedSets(model, sets, input, why);
+    return uncached(why);
   }
   const entries = Object.entries(sets);
   const augmented = entries.filter(([, spec]) => (spec.augment ?? []).length > 0);
@@ -117,19 +122,20 @@ export async function phaseInputs(model: tf.LayersModel, sets: PhaseSets, input:
     const cached = await cachedActivations(split.prefix, spec.set, input, key, rowSize, { ...options, memoryBudgetBytes: budget, label: `activation cache (${name})` }).catch(
       (error: unknown) => {
         closeAll();
+        split.release();
         throw error;
       },
     );
     if (cached === undefined) {
       closeAll();
-      return uncachedSets(model, sets, input, 'off (activations fit neither memory nor the cache folder)');
+      return uncached('off (activations fit neither memory nor the cache folder)');
     }
     got.set(name, cached);
     if (cached.store instanceof MemoryFeatureStore) budget -= cached.bytes;
   }
   const all = [...got.values()];
   const first = all[0];
-  if (first === undefined) return uncachedSets(model, sets, input, 'off (every set is augmented)');
+  if (first === undefined) return uncached('off (every set is augmented)');
   const status = all.every((c) => c.status === 'hit') ? 'hit' : all.some((c) => c.status === 'hit') ? 'partial hit' : first.status;
   const bytes = all.reduce((sum, c) => sum + c.bytes, 0);
   const held = (inMemory: boolean) => [...got].filter(([, c]) => c.store instanceof MemoryFeatureStore === inMemory).map(([name]) => name);
@@ -153,7 +159,10 @@ export async function phaseInputs(model: tf.LayersModel, sets: PhaseSets, input:
       ...Object.fromEntries(augmented.map(([name, spec]) => [`transferkit.activation_cache_${name}`, augmentedWhy(name, spec)])),
     },
     savedSeconds: (epochsRun) => perEpoch * Math.max(0, epochsRun - 1) + all.filter((c) => c.status === 'hit').reduce((sum, c) => sum + c.computeSeconds, 0),
-    // the prefix and suffix share the classifier's layers: disposing the classifier frees them
-    dispose: () => all.forEach((c) => c.store.close()),
+    // the prefix and suffix share the classifier's layers: the suffix lets go of them, the classifier frees them
+    dispose: () => {
+      all.forEach((c) => c.store.close());
+      split.release();
+    },
   };
 }
