@@ -60,7 +60,7 @@ export async function predictCommand(argv: readonly string[], deps: EntryDeps): 
     deps.stdout.write(summaryText(result));
     return 0;
   } catch (error) {
-    return endWithFailure(error, deps, session, timing);
+    return await endWithFailure(error, deps, session, timing);
   } finally {
     await session?.close();
   }

@@ -89,7 +89,7 @@ export async function recommendCommand(argv: readonly string[], deps: EntryDeps)
     deps.stdout.write(`${reportText(result.report)}\nreport in ${result.file}${session === undefined ? '' : `; MLflow run ${session.runId} at ${session.url}`}\n`);
     return 0;
   } catch (error) {
-    return endWithFailure(error, deps, session, { ...timing, ...(outputDir === undefined ? {} : { outputDir }) });
+    return await endWithFailure(error, deps, session, { ...timing, ...(outputDir === undefined ? {} : { outputDir }) });
   } finally {
     await session?.close();
   }

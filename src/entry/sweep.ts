@@ -71,7 +71,7 @@ export async function sweepCommand(argv: readonly string[], deps: EntryDeps): Pr
     // Under `mlflow run` the parent exists already: it ends FAILED with the message, even for bad input.
     const attached = (deps.env['MLFLOW_RUN_ID'] ?? '') !== '';
     if (session === undefined && attached && trackingEnabled(deps.env)) session = await openParent(deps, {}).catch(() => undefined);
-    return endWithFailure(error, deps, session, timing);
+    return await endWithFailure(error, deps, session, timing);
   } finally {
     await session?.close();
   }

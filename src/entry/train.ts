@@ -199,7 +199,8 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
     );
     return 0;
   } catch (error) {
-    return endWithFailure(error, deps, session, { ...timing, ...(outputDir === undefined ? {} : { outputDir }) });
+    // awaited: `finally` stops a local store's server, which must still take the run's FAILED status
+    return await endWithFailure(error, deps, session, { ...timing, ...(outputDir === undefined ? {} : { outputDir }) });
   } finally {
     await session?.close();
   }
