@@ -46,8 +46,16 @@ function alloc(dtype: FeatureDtype, n: number): Uint16Array | Float32Array {
   return dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n);
 }
 
+/**
+ * What computes the frozen prefix's activations: the inference-compiled forward
+ * (model/infer/frozen-forward.ts) or the prefix model itself (its `predict`).
+ */
+export interface PrefixForward {
+  predict(x: tf.Tensor): tf.Tensor | tf.Tensor[];
+}
+
 /** The frozen prefix's output for one batch of images, read back from TensorFlow. */
-async function prefixOutput(prefix: tf.LayersModel, images: () => tf.Tensor): Promise<Awaited<ReturnType<tf.Tensor['data']>>> {
+async function prefixOutput(prefix: PrefixForward, images: () => tf.Tensor): Promise<Awaited<ReturnType<tf.Tensor['data']>>> {
   const out = tf.tidy(() => {
     const y = prefix.predict(images());
     if (Array.isArray(y)) throw new Error('the frozen prefix has several outputs');
@@ -61,7 +69,7 @@ async function prefixOutput(prefix: tf.LayersModel, images: () => tf.Tensor): Pr
 }
 
 /** Runs the prefix over the set batch by batch, yielding each batch's rows in the storage dtype. */
-async function* computeRows(prefix: tf.LayersModel, set: ImageSet, input: InputSpec, o: ActivationCacheOptions, rowSize: number) {
+async function* computeRows(prefix: PrefixForward, set: ImageSet, input: InputSpec, o: ActivationCacheOptions, rowSize: number) {
   const task: ProgressTask | undefined = o.progress?.start(o.label ?? 'activation cache', set.count, 'images');
   try {
     yield* computeBatches(prefix, set, input, o, rowSize, task);
@@ -70,7 +78,7 @@ async function* computeRows(prefix: tf.LayersModel, set: ImageSet, input: InputS
   }
 }
 
-async function* computeBatches(prefix: tf.LayersModel, set: ImageSet, input: InputSpec, o: ActivationCacheOptions, rowSize: number, task: ProgressTask | undefined) {
+async function* computeBatches(prefix: PrefixForward, set: ImageSet, input: InputSpec, o: ActivationCacheOptions, rowSize: number, task: ProgressTask | undefined) {
   const all = Int32Array.from({ length: set.count }, (_, i) => i);
   for (const [start, end] of batchRanges(set.count, o.batchSize)) {
     const values = await prefixOutput(prefix, () => imageBatch(set, all.subarray(start, end), input)).catch((error: unknown) => {
@@ -113,7 +121,7 @@ class ComputeOnce {
 }
 
 export async function cachedActivations(
-  prefix: tf.LayersModel,
+  prefix: PrefixForward,
   set: ImageSet,
   input: InputSpec,
   key: string,

@@ -12,6 +12,7 @@ import { cacheKey, imagesDigest, weightsDigest } from '../cache/key.js';
 import { splitAtFreeze } from '../cache/split.js';
 import { MemoryFeatureStore, type FeatureDtype } from '../cache/store.js';
 import type { ImageSet } from '../data/types.js';
+import { compileFrozenForward, type FrozenForwardMode } from '../model/infer/frozen-forward.js';
 import type { InputSpec } from '../model/input.js';
 import type { Progress } from '../progress.js';
 import type { Augmentation } from '../params/fields.js';
@@ -43,6 +44,11 @@ export interface CacheSettings {
   readonly augment: readonly Augmentation[];
   /** A bar per set while its activations are computed. */
   readonly progress?: Progress;
+  /**
+   * How the frozen prefix runs (model/infer/frozen-forward.ts): `fused` (default: BatchNorm folded into
+   * the convs, activations fused), or `predict` / `unfused` for tests and profiles.
+   */
+  readonly frozenForward?: FrozenForwardMode;
 }
 
 /** One set a step reads: its images, and the augmentation that changes them on every read (never cached). */
@@ -113,13 +119,17 @@ export async function phaseInputs(model: tf.LayersModel, sets: PhaseSets, input:
   const weights = weightsDigest(split.prefix);
   const options = { dir: join(s.cacheRoot, 'activations'), dtype: s.dtype, memoryBudgetBytes: s.memoryBudgetBytes, maxDiskBytes: s.maxDiskBytes, batchSize: s.batchSize, logger: s.logger, now: s.now, ...(s.progress === undefined ? {} : { progress: s.progress }) };
   const t0 = s.now();
+  const forward = compileFrozenForward(split.prefix, s.frozenForward ?? 'fused');
   const got = new Map<string, CachedActivations>();
-  const closeAll = () => got.forEach((c) => c.store.close());
+  const closeAll = () => {
+    got.forEach((c) => c.store.close());
+    forward.dispose();
+  };
   // One memory budget for all the sets: each keeps in memory what is left of it, or reads its cache file.
   let budget = s.memoryBudgetBytes;
   for (const [name, spec] of entries.filter(([, sp]) => (sp.augment ?? []).length === 0)) {
     const key = cacheKey({ weights, cutAfter: split.cutAfter, input, dtype: s.dtype, images: imagesDigest(spec.set) });
-    const cached = await cachedActivations(split.prefix, spec.set, input, key, rowSize, { ...options, memoryBudgetBytes: budget, label: `activation cache (${name})` }).catch(
+    const cached = await cachedActivations(forward, spec.set, input, key, rowSize, { ...options, memoryBudgetBytes: budget, label: `activation cache (${name})` }).catch(
       (error: unknown) => {
         closeAll();
         split.release();
@@ -135,7 +145,10 @@ export async function phaseInputs(model: tf.LayersModel, sets: PhaseSets, input:
   }
   const all = [...got.values()];
   const first = all[0];
-  if (first === undefined) return uncached('off (every set is augmented)');
+  if (first === undefined) {
+    forward.dispose();
+    return uncached('off (every set is augmented)');
+  }
   const status = all.every((c) => c.status === 'hit') ? 'hit' : all.some((c) => c.status === 'hit') ? 'partial hit' : first.status;
   const bytes = all.reduce((sum, c) => sum + c.bytes, 0);
   const held = (inMemory: boolean) => [...got].filter(([, c]) => c.store instanceof MemoryFeatureStore === inMemory).map(([name]) => name);
@@ -146,7 +159,7 @@ export async function phaseInputs(model: tf.LayersModel, sets: PhaseSets, input:
   const perEpoch = [...got].filter(([name]) => sets[name]?.everyEpoch !== false).reduce((sum, [, c]) => sum + c.computeSeconds, 0);
   const sources = Object.fromEntries(entries.map(([name, spec]): [string, BatchSource] => {
     const cached = got.get(name);
-    return [name, cached === undefined ? prefixSource(spec.set, input, spec.augment ?? [], split.prefix) : featureSource(cached.store, spec.set.labels, split.featureShape)];
+    return [name, cached === undefined ? prefixSource(spec.set, input, spec.augment ?? [], forward) : featureSource(cached.store, spec.set.labels, split.featureShape)];
   }));
   return {
     model: split.suffix,
@@ -159,9 +172,10 @@ export async function phaseInputs(model: tf.LayersModel, sets: PhaseSets, input:
       ...Object.fromEntries(augmented.map(([name, spec]) => [`transferkit.activation_cache_${name}`, augmentedWhy(name, spec)])),
     },
     savedSeconds: (epochsRun) => perEpoch * Math.max(0, epochsRun - 1) + all.filter((c) => c.status === 'hit').reduce((sum, c) => sum + c.computeSeconds, 0),
-    // the prefix and suffix share the classifier's layers: the suffix lets go of them, the classifier frees them
+    // the prefix and suffix share the classifier's layers: the suffix lets go of them, the classifier
+    // frees them; the compiled forward holds its folded weights
     dispose: () => {
-      all.forEach((c) => c.store.close());
+      closeAll();
       split.release();
     },
   };

@@ -3,6 +3,7 @@
  * care whether those inputs are preprocessed images or cached activations of a frozen prefix.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { PrefixForward } from '../cache/activations.js';
 import type { FeatureStore } from '../cache/store.js';
 import type { ImageSet } from '../data/types.js';
 import { imageBatch, type InputSpec } from '../model/input.js';
@@ -34,7 +35,7 @@ export function imageSource(set: ImageSet, spec: InputSpec, augment: readonly Au
  * Augmented images through the frozen prefix: what the trainable suffix sees when the inputs change
  * every epoch and so cannot be cached. The same computation as the whole model on those images.
  */
-export function prefixSource(set: ImageSet, spec: InputSpec, augment: readonly Augmentation[], prefix: tf.LayersModel): BatchSource {
+export function prefixSource(set: ImageSet, spec: InputSpec, augment: readonly Augmentation[], prefix: PrefixForward): BatchSource {
   const images = imageSource(set, spec, augment);
   return {
     count: set.count,
@@ -42,7 +43,8 @@ export function prefixSource(set: ImageSet, spec: InputSpec, augment: readonly A
     batch: (indices, batchSeed) => {
       const x = images.batch(indices, batchSeed);
       try {
-        const y = prefix.predict(x, { batchSize: indices.length });
+        // the whole batch at once (a LayersModel's predict would split it in 32s)
+        const y = prefix.predict(x);
         if (Array.isArray(y)) throw new Error('frozen prefix returned several outputs');
         return y;
       } finally {

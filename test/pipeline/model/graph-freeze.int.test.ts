@@ -102,7 +102,10 @@ describe('graph backbone: blocks, BatchNorm, cut', () => {
     const a = p(plain);
     const b = p(cached);
     assert.ok(Math.max(...a.map((v, i) => Math.abs(v - (b[i] ?? Number.NaN)))) < 1e-4);
-    assert.deepEqual(bnStats(cached, 'top_bn'), bnStats(plain, 'top_bn').map((s) => s.map((v) => v)), 'same BN statistics either way');
+    // the cache runs the inference-compiled prefix (BatchNorm folded into the convs): the same
+    // activations up to float32 rounding, so the trainable BN's statistics agree to rounding, not bit for bit
+    const statsDiff = bnStats(cached, 'top_bn').flatMap((s, i) => s.map((v, j) => Math.abs(v - (bnStats(plain, 'top_bn')[i]?.[j] ?? Number.NaN))));
+    assert.ok(Math.max(...statsDiff) < 1e-4, `same BN statistics either way (max diff ${Math.max(...statsDiff)})`);
     inputs.dispose();
     plain.dispose();
     cached.dispose();
