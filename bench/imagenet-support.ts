@@ -57,11 +57,13 @@ export function protocolFor(budget: number, fraction: number, epochs: number, pa
 }
 
 export const mean = (xs: readonly number[]): number => (xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+/** Sample sd; NaN for fewer than 2 runs (no spread is known, so no comparison is made with it). */
 export const sd = (xs: readonly number[]): number =>
-  xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
+  xs.length < 2 ? Number.NaN : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
 const pick = (runs: readonly Run[], config: string, size: number, budget: number) =>
   runs.filter((r) => r.config === config && r.size === size && r.budget === budget);
-const pct = (xs: readonly number[]) => (xs.length === 0 ? 'not run' : `${(mean(xs) * 100).toFixed(1)} ± ${(sd(xs) * 100).toFixed(1)}%`);
+const pct = (xs: readonly number[]) =>
+  xs.length === 0 ? 'not run' : xs.length === 1 ? `${(mean(xs) * 100).toFixed(1)}% (1 run, no spread)` : `${(mean(xs) * 100).toFixed(1)} ± ${(sd(xs) * 100).toFixed(1)}%`;
 const secs = (xs: readonly number[]) => (xs.length === 0 ? 'not run' : `${mean(xs).toFixed(0)} s (${xs.map((x) => x.toFixed(0)).join(' / ')})`);
 
 export interface Cell {
@@ -101,6 +103,7 @@ export function chooseSize(runs: readonly Run[], config: string, sizes: readonly
   const measured = sizes.map((size) => ({ size, acc: pick(runs, config, size, budget).map((r) => r.accuracy) })).filter((s) => s.acc.length > 0);
   const best = measured.reduce<(typeof measured)[number] | undefined>((b, s) => (b === undefined || mean(s.acc) > mean(b.acc) ? s : b), undefined);
   if (best === undefined) return undefined;
+  // a size with a single run has no spread (NaN): the comparison is false, so it is not chosen over the best
   const ok = measured.filter((s) => mean(s.acc) >= mean(best.acc) - Math.max(sd(s.acc), sd(best.acc))).sort((a, b) => a.size - b.size)[0] ?? best;
   return {
     size: ok.size,
@@ -117,11 +120,11 @@ export function tables(runs: readonly Run[], configs: readonly string[], sizes: 
     const base = pick(runs, baseline, size, budget).map((r) => r.accuracy);
     const winners = configs.filter((c) => c !== baseline).flatMap((c) => {
       const acc = pick(runs, c, size, budget).map((r) => r.accuracy);
-      if (acc.length === 0 || base.length === 0) return [];
+      if (acc.length < 2 || base.length < 2) return []; // no spread to beat
       const margin = mean(acc) - mean(base);
       return margin > Math.max(sd(acc), sd(base)) ? [`${labels[c] ?? c} (+${(margin * 100).toFixed(1)} points)`] : [];
     });
-    return `| ${size} | ${budget} | ${base.length === 0 ? 'baseline not run' : winners.length === 0 ? 'none' : winners.join('; ')} |`;
+    return `| ${size} | ${budget} | ${base.length === 0 ? 'baseline not run' : base.length < 2 ? 'baseline has 1 run: no spread' : winners.length === 0 ? 'none' : winners.join('; ')} |`;
   });
   return [
     '**Test accuracy** (mean ± sample sd over seeds)',

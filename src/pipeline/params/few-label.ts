@@ -6,7 +6,7 @@
 import { ParamError } from '../../errors.js';
 import type { TrainParams } from './train.js';
 
-type FewLabelParams = Pick<TrainParams, 'head' | 'head_solver' | 'tta' | 'backbone_lr_factor' | 'l2sp_weight' | 'weights' | 'fine_tune_conv_layers' | 'fine_tune_blocks' | 'retrained_conv_layers' | 'retrained_blocks' | 'validation_fraction' | 'adaptation' | 'target_dataset'>;
+type FewLabelParams = Pick<TrainParams, 'samples_per_class' | 'head' | 'head_solver' | 'tta' | 'backbone_lr_factor' | 'l2sp_weight' | 'weights' | 'fine_tune_conv_layers' | 'fine_tune_blocks' | 'retrained_conv_layers' | 'retrained_blocks' | 'validation_fraction' | 'adaptation' | 'target_dataset'>;
 
 export function checkFewLabelParams(params: FewLabelParams): void {
   const adapting = params.adaptation !== 'none' || params.target_dataset !== undefined;
@@ -26,6 +26,12 @@ export function checkFewLabelParams(params: FewLabelParams): void {
   if (params.head_solver !== 'ridge') return;
   if (params.head !== 'auto' && params.head !== 'linear') {
     throw new ParamError('head', `Parameter "head" must be "linear" or "auto" with head_solver=ridge (the ridge solve fits a Dense layer on pooled features), got "${params.head}"`);
+  }
+  if (params.validation_fraction === 0 && typeof params.samples_per_class === 'number' && params.samples_per_class < 2) {
+    throw new ParamError(
+      'samples_per_class',
+      `Parameter "samples_per_class" must be at least 2 with head_solver=ridge and validation_fraction=0 (λ is then chosen by leave-one-out, and leaving out a class's only image leaves nothing to learn it from), got ${params.samples_per_class}`,
+    );
   }
   const retrained = params.retrained_blocks !== 0 ? (['retrained_blocks', params.retrained_blocks] as const) : params.retrained_conv_layers !== 0 ? (['retrained_conv_layers', params.retrained_conv_layers] as const) : undefined;
   if (retrained !== undefined) {

@@ -107,6 +107,21 @@ export function leaveOneOutScores(solution: RidgeSolution, train: Features, numC
   return scores;
 }
 
+/**
+ * Leaving out the only image of a class leaves a class the fit never saw: every λ then scores 0 on it,
+ * and the choice drifts to the largest λ with near-uniform probabilities. So every class needs two.
+ */
+function requireTwoPerClass(train: Features, numClasses: number): void {
+  const counts = new Array<number>(numClasses).fill(0);
+  for (const y of train.labels) counts[y] = (counts[y] ?? 0) + 1;
+  const short = counts.findIndex((c) => c < 2);
+  if (short >= 0) {
+    throw new TrainingError(
+      `The linear probe has no validation split, so it chooses λ by leave-one-out, which needs at least 2 training images per class; class ${short} has ${counts[short] ?? 0}. Use more labels per class, or validation_fraction above 0 with at least 2 labels per class`,
+    );
+  }
+}
+
 function scored(lambda: number, scores: Float64Array, labels: Int32Array, numClasses: number): Candidate {
   const temperature = fitTemperature(scores, labels, numClasses);
   return { lambda, valAccuracy: accuracyOf(scores, labels, numClasses), valLoss: softmaxLoss(scores, labels, numClasses, temperature), temperature };
@@ -118,6 +133,10 @@ function scored(lambda: number, scores: Float64Array, labels: Int32Array, numCla
  */
 export function chooseRidge(train: Features, validation: Features, numClasses: number, lambdas?: readonly number[]): ProbeChoice {
   const selectedOn = validation.count === 0 ? 'leave_one_out' : 'validation';
+  if (selectedOn === 'leave_one_out') requireTwoPerClass(train, numClasses);
+  if (!validation.values.every(Number.isFinite)) {
+    throw new TrainingError(`The linear probe's validation features (the frozen backbone's pooled output, ${validation.count} images × ${validation.dim} values) hold NaN or infinite values, expected finite ones. Check the backbone's weights and the input preprocessing`);
+  }
   const grid = ridgeGrid(train, numClasses, lambdas, selectedOn === 'leave_one_out');
   const { skipped } = grid;
   if (grid.solutions.length === 0) {

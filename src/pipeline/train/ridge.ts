@@ -27,7 +27,7 @@ export interface RidgeSolution {
   readonly leverage?: Float64Array;
 }
 
-/** λ candidates: half decades from 10⁻⁶ to 10⁵ times the mean weighted feature variance (the Gram trace / dim). */
+/** λ candidates: half decades from 10⁻⁶ to 10⁵ times the Gram matrix's trace / dim (= n × the mean weighted feature variance). */
 export const LAMBDA_EXPONENTS = Array.from({ length: 23 }, (_, i) => -6 + i / 2);
 
 /** Per-example weights n / (K · n_class): every class weighs the same in the fit. */
@@ -56,7 +56,7 @@ interface RidgeSystem {
   readonly weightSum: number;
   /** c in the dual Gram matrix's c·√s√sᵀ term (0 in the primal form). */
   readonly lift: number;
-  /** trace(ZᵀZ) / d: the mean weighted feature variance, the λ grid's unit. */
+  /** trace(ZᵀZ) / d (n × the mean weighted feature variance: Σs = n), the λ grid's unit. */
   readonly scale: number;
 }
 
@@ -199,7 +199,7 @@ export interface RidgeGrid {
   readonly lambdas: readonly number[];
 }
 
-/** The ridge solution for each λ (absolute values; default: LAMBDA_EXPONENTS times the mean weighted feature variance), sharing one Gram matrix. */
+/** The ridge solution for each λ (absolute values; default: LAMBDA_EXPONENTS times trace(ZᵀZ) / d), sharing one Gram matrix. */
 export function ridgeGrid(train: Features, numClasses: number, lambdas?: readonly number[], withLeverage = false): RidgeGrid {
   const sys = ridgeSystem(train, numClasses);
   const grid = [...(lambdas ?? LAMBDA_EXPONENTS.map((e) => sys.scale * 10 ** e))].sort((a, b) => a - b);

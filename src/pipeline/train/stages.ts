@@ -156,7 +156,9 @@ async function trainStages(model: tf.LayersModel, o: PhaseOptions): Promise<Phas
       const backboneWeights = () => backboneLayers(model, o.backbone).flatMap(({ layer }) => layer.weights);
       const optimizer = stageOptimizer(backboneWeights, spec.learningRate, o.backboneLrFactor ?? 1);
       inputs.model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-      const carried = resume === undefined && o.patience !== undefined ? carriedBest(records.at(-1), inputs.model) : undefined;
+      // after the ridge probe, early stopping starts afresh: the probe's validation loss chose λ and the temperature, no fair bar
+      const afterProbe = o.stages[i - 1]?.solver === 'ridge';
+      const carried = resume === undefined && o.patience !== undefined && !afterProbe ? carriedBest(records.at(-1), inputs.model) : undefined;
       const stepResume = resumeStep(resume, carried);
       const tFit = o.now();
       const before = records.reduce((sum, r) => sum + r.epochs.length, 0);

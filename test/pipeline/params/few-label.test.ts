@@ -27,7 +27,8 @@ describe('label-scarce recipe parameters', () => {
   });
 
   it('head_solver=ridge without a validation split (λ by leave-one-out)', () => {
-    check({ head_solver: 'ridge', validation_fraction: '0', use_early_stop: '0' });
+    check({ head_solver: 'ridge', validation_fraction: '0', use_early_stop: '0', samples_per_class: '2' });
+    rejects({ head_solver: 'ridge', validation_fraction: '0', use_early_stop: '0', samples_per_class: '1' }, 'samples_per_class', /at least 2 with head_solver=ridge and validation_fraction=0.*got 1/);
   });
 
   it('backbone_lr_factor and l2sp_weight with backbone layers that train', () => {

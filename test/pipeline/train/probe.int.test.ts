@@ -28,13 +28,13 @@ const TINY = stackSpec({
 const input = { inputSize: 8, preprocessing: PREPROCESSING.unit };
 
 /** Three classes by colour channel, with noise. */
-function images(count: number, seed: number): ImageSet {
+function images(count: number, seed: number, signal = 100): ImageSet {
   const data = new Uint8Array(count * 8 * 8 * 3);
   const labels = Int32Array.from({ length: count }, (_, i) => i % 3);
   let s = seed;
   for (let p = 0; p < data.length; p++) {
     s = (s * 1103515245 + 12345) >>> 0;
-    data[p] = (p % 3 === labels[Math.floor(p / 192)] ? 120 : 20) + (s % 100);
+    data[p] = (p % 3 === labels[Math.floor(p / 192)] ? 20 + signal : 20) + (s % 100);
   }
   return { images: data, labels, count, height: 8, width: 8, channels: 3 };
 }
@@ -107,6 +107,19 @@ describe('ridge probe stage', () => {
     const { model, result: pending } = run('on', [probe, { plan: planFreeze(TINY, 'all'), learningRate: 0.001, maxEpochs: 2 }]);
     const result = await pending;
     assert.deepEqual(result.epochs.map((e) => [e.epoch, e.stage]), [[0, 1], [1, 2], [2, 2]]);
+    model.dispose();
+  });
+
+  it('a fine-tuning stage after the probe is not held to the probe\'s validation loss, which chose λ on that same split', async () => {
+    // a learning rate that wrecks the fine-tuned model: with the probe's val_loss as the bar, every
+    // fine-tuning epoch would lose to it and the probe (epoch 0) would be restored
+    const noisy = { train: images(24, 1, 30), validation: images(12, 2, 30), test: images(30, 3, 30) };
+    const { model, result: pending } = run('on', [probe, { plan: planFreeze(TINY, 'all'), learningRate: 5, maxEpochs: 2 }], {}, noisy);
+    const result = await pending;
+    const probeLoss = result.epochs[0]?.val_loss ?? Number.NaN;
+    const tuned = result.epochs.slice(1).map((e) => e.val_loss);
+    assert.ok(tuned.every((l) => l > probeLoss), `this test needs fine-tuning to be worse on validation: probe ${probeLoss}, tuned ${tuned.join(', ')}`);
+    assert.ok(result.bestEpoch >= 1, `best epoch ${result.bestEpoch}: stage 2 chose among its own epochs`);
     model.dispose();
   });
 

@@ -128,8 +128,8 @@ describe('ridge linear probe', () => {
   }
 
   it('without a validation split chooses λ by the leave-one-out loss, and leaves out λ where the fit interpolates', () => {
-    // one image per class, 40 features: at λ → 0 the fit interpolates every image (h_ii = 1)
-    const train = features(4, 40, 4, 21);
+    // two images per class, 40 features: at λ → 0 the fit interpolates every image (h_ii = 1)
+    const train = features(8, 40, 4, 21);
     const empty: Features = { values: new Float32Array(0), labels: new Int32Array(0), count: 0, dim: 40 };
     const lambdas = [1e-14, 1e-3, 1, 1e3];
     const choice = chooseRidge(train, empty, 4, lambdas);
@@ -147,6 +147,8 @@ describe('ridge linear probe', () => {
     assert.throws(() => chooseRidge(train, empty, 4, [1e-14]), { code: 'ERR_TRAINING', message: /leave-one-out scores are undefined at every λ.*validation_fraction above 0/ });
     const withValidation = chooseRidge(train, features(8, 40, 4, 22), 4, lambdas);
     assert.equal(withValidation.selectedOn, 'validation');
+    // one image per class: leaving it out leaves a class never seen, so leave-one-out is refused
+    assert.throws(() => chooseRidge(features(4, 40, 4, 23), empty, 4, lambdas), { code: 'ERR_TRAINING', message: /at least 2 training images per class; class 0 has 1/ });
   });
 
   it('chooses λ on the validation split', () => {
@@ -208,6 +210,10 @@ describe('ridge linear probe', () => {
   });
 
   it('refuses constant or non-finite features with a coded error naming them', () => {
+    const good = features(20, 5, 2, 4);
+    const badValidation = features(10, 5, 2, 9);
+    badValidation.values[7] = Number.NaN;
+    assert.throws(() => chooseRidge(good, badValidation, 2), { code: 'ERR_TRAINING', message: /validation features.*NaN or infinite/ });
     const constant: Features = { values: new Float32Array(12 * 4).fill(0.5), labels: Int32Array.from({ length: 12 }, (_, i) => i % 3), count: 12, dim: 4 };
     assert.throws(() => ridgeSolutions(constant, 3), { code: 'ERR_TRAINING', message: /frozen backbone's pooled output.*same for every image.*expected a finite value above 0/ });
     const nan: Features = { ...constant, values: Float32Array.from(constant.values, (v, i) => (i === 5 ? Number.NaN : v + i)) };
