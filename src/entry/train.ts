@@ -158,13 +158,17 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
     let prepared: PreparedRun | undefined;
     // ends the data work (downloads, the next step) when the run cannot go on: tracking failed to start, Ctrl-C
     const stopPreparing = new AbortController();
+    let preparing: Promise<PreparedRun> | undefined;
     try {
       let preparedAt = 0;
-      const preparing = prepareRun(params, prepareDeps(deps, params.cache_dir, stopPreparing.signal)).finally(() => (preparedAt = deps.now()));
+      preparing = prepareRun(params, prepareDeps(deps, params.cache_dir, stopPreparing.signal)).finally(() => (preparedAt = deps.now()));
       [prepared] = await Promise.all([preparing, opened()]);
       if (opening !== undefined) deps.logger.debug({ waited_ms: Math.max(0, deps.now() - preparedAt) }, 'data and weights ready; waited this long for the MLflow run');
     } catch (error) {
       stopPreparing.abort();
+      // the data work stops at its next step: wait for it, so that none of it runs (logs, writes the
+      // cache) after the command has ended; its own error is the abort's or comes after `error`
+      await preparing?.catch(() => undefined);
       // the data failed while the server was starting: the run still ends FAILED with the reason
       if (session === undefined) await opening?.then((s) => (session = s), () => undefined);
       // a download cut by Ctrl-C fails as a DownloadError: the run was interrupted
