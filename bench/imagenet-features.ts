@@ -14,6 +14,7 @@
  *
  * --sizes lists input sides for the Lite0 configs (the small CNN runs at 28 px whatever the size);
  * --choose_size 1 applies the input-size rule (imagenet-support.ts chooseSize) to lite0_imagenet_frozen.
+ * --keep_cache 1 keeps the activation caches left by an earlier start (its runs' wall times are then warm).
  * --resume 1 keeps the runs already in bench/results/<name>.json and runs only the missing ones;
  * --note adds a sentence to the file's notes (kept across resumes); --render_only 1 (with --resume 1)
  * rewrites the .md and .json from the runs already there without running anything.
@@ -41,6 +42,7 @@ const name = arg('name', 'imagenet-features');
 const choose = arg('choose_size', '0') === '1';
 const resume = arg('resume', '0') === '1';
 const renderOnly = arg('render_only', '0') === '1';
+const keepCache = arg('keep_cache', '0') === '1';
 const note = arg('note', '');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -69,6 +71,8 @@ const CONFIGS = {
   lite0_imagenet_ridge: (size: number) => ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', String(size), '--retrained_conv_layers', '0', '--head_solver', 'ridge'],
   lite0_imagenet_naive: (size: number) => ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', String(size), '--retrained_conv_layers', '0', '--head', 'flatten'],
 } as const;
+/** The smallest budget a config applies to: leave-one-out needs 2 labels per class (params/few-label.ts refuses fewer). */
+const MIN_BUDGET: Partial<Record<keyof typeof CONFIGS, number>> = { lite0_imagenet_ridge: 2 };
 /** Configs that replace the budget's protocol: the ridge probe trains on all k labels and picks λ by leave-one-out (no validation split, one solve). */
 const PROTOCOL: Partial<Record<keyof typeof CONFIGS, readonly string[]>> = {
   lite0_imagenet_ridge: ['--validation_fraction', '0', '--use_early_stop', '0'],
@@ -85,13 +89,14 @@ const LABELS: Record<keyof typeof CONFIGS, string> = {
 type Config = keyof typeof CONFIGS;
 const isConfig = (c: string): c is Config => c in CONFIGS;
 const chosen = arg('configs', 'lite0_imagenet_frozen,lite0_random_frozen,small_cnn_scratch').split(',').filter(isConfig);
-const command = `node --import tsx bench/imagenet-features.ts --seeds ${seeds.join(',')} --budgets ${budgets.join(',')} --sizes ${sizes.join(',')} --epochs ${epochs} --configs ${chosen.join(',')} --name ${name}${choose ? ' --choose_size 1' : ''}${resume ? ' --resume 1' : ''}`;
+const command = `node --import tsx bench/imagenet-features.ts --seeds ${seeds.join(',')} --budgets ${budgets.join(',')} --sizes ${sizes.join(',')} --epochs ${epochs} --configs ${chosen.join(',')} --name ${name}${choose ? ' --choose_size 1' : ''}${resume ? ' --resume 1' : ''}${keepCache ? ' --keep_cache 1' : ''}`;
 const commands = [...new Set([...(previous?.commands ?? []), ...(renderOnly ? [] : [command])])]; // a --resume with every run done only re-renders
 const notes = [...new Set([...(previous?.notes ?? []), note])].filter((n) => n !== '');
 const protocols = budgets.map((b) => ({ budget: b, ...protocolFor(b, fraction, epochs, patience) }));
 const mach = await machine({});
 
-const wanted = chosen.length * sizes.length * budgets.length * seeds.length;
+const applies = (config: Config, budget: number) => budget >= (MIN_BUDGET[config] ?? 1);
+const wanted = chosen.reduce((n, c) => n + budgets.filter((b) => applies(c, b)).length, 0) * sizes.length * seeds.length;
 async function write(runs: readonly Run[]): Promise<void> {
   const done = cells(runs, chosen, sizes, budgets).reduce((n, c) => n + c.n, 0) >= wanted;
   const pick = choose ? chooseSize(runs, 'lite0_imagenet_frozen', sizes, budgets[0] ?? 10) : undefined;
@@ -105,6 +110,7 @@ async function write(runs: readonly Run[]): Promise<void> {
     '',
     'Protocol per budget (the same for every config):',
     ...protocols.map((p) => `- ${p.budget}/class: ${p.text}`),
+    ...chosen.flatMap((c) => budgets.filter((b) => !applies(c, b)).map((b) => `- ${LABELS[c]}: not run at ${b}/class (it needs at least ${MIN_BUDGET[c] ?? 1}; transferkit refuses fewer)`)),
     ...chosen.flatMap((c) => { const own = PROTOCOL[c]; return own === undefined ? [] : [`- except ${LABELS[c]}: \`${own.join(' ')}\` at every budget`]; }),
     '',
     `Measured at commit ${[...new Set(runs.map((r) => r.commit))].join(', ') || commit} on ${mach.cpu_model} (${mach.cpus} CPUs shared with other sessions), node ${mach.node}, with:`,
@@ -123,12 +129,13 @@ async function write(runs: readonly Run[]): Promise<void> {
 }
 
 const runs: Run[] = [...(previous?.runs ?? [])];
-for (const config of chosen) for (const size of sizes) await rm(join(work, `cache-${config}-${size}`), { recursive: true, force: true });
+// --keep_cache 1 keeps the activation caches of an earlier, stopped start (same key = same activations; the cold wall times are then not cold)
+if (!keepCache) for (const config of chosen) for (const size of sizes) await rm(join(work, `cache-${config}-${size}`), { recursive: true, force: true });
 for (const size of renderOnly ? [] : sizes) {
   for (const p of protocols) {
     for (const seed of seeds) {
       for (const config of chosen) {
-        if (runs.some((r) => r.config === config && r.size === size && r.budget === p.budget && r.seed === seed)) continue;
+        if (!applies(config, p.budget) || runs.some((r) => r.config === config && r.size === size && r.budget === p.budget && r.seed === seed)) continue;
         if (runs.length === (previous?.runs.length ?? 0) && (await distIsStale())) throw new Error('dist/ is older than src/: run `npm run build` first');
         const out = join(work, `${config}-${size}-${p.budget}-${seed}`);
         await rm(out, { recursive: true, force: true });
