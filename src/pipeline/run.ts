@@ -97,6 +97,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
         backbone: spec,
         sets: p.sets,
         ...(p.alsoEvaluate === undefined ? {} : { alsoEvaluate: p.alsoEvaluate }),
+        ...(p.adabn === undefined ? {} : { adabn: p.adabn }),
         numClasses: p.classIds.length,
         input,
         cache,

@@ -26,6 +26,7 @@ import { balancedSplit, deriveSeed } from '../data/sample.js';
 import type { ImageSet, LoadedDataset } from '../data/types.js';
 import type { TrainParams } from '../params/train.js';
 import type { DataDeps } from '../prepare-data.js';
+import { methodOf } from './adapt-params.js';
 import { applyShift, type ShiftSpec } from './shift.js';
 import { drawPool, labelBudgetSplit, matchClasses, splitHalves } from './target-split.js';
 
@@ -155,7 +156,7 @@ export async function prepareAdaptData(params: AdaptDataParams, deps: DataDeps):
 
 function checkDifferentClasses(params: AdaptDataParams, sourceNames: readonly string[], targetNames: readonly string[]): void {
   const why = `the target classes (${targetNames.join(', ')}) are not the source's (${sourceNames.join(', ')})`;
-  if (params.adaptation === 'dann' || params.adaptation === 'coral') {
+  if (methodOf(params) === 'dann' || methodOf(params) === 'coral') {
     throw new ParamError(
       'target_classes',
       `Parameter "target_classes" must select the same classes as "classes" for adaptation=${params.adaptation} (it aligns source and target features of the same classes), but ${why}`,

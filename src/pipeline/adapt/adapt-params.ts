@@ -7,10 +7,29 @@
  * Checks that need the data (classes, label budgets) are in ./adapt-data.ts.
  */
 import { ParamError } from '../../errors.js';
+import { BACKBONES, type BackboneSpec } from '../model/backbones.js';
+import { ADAPTATION_PARTS } from '../params/adaptations.js';
 import { trainParamsSchema, type TrainParams } from '../params/train.js';
 import { parseParams } from '../params/parse.js';
 
-export type AdaptationMethod = TrainParams['adaptation'];
+export type { AdaptationMethod } from '../params/adaptations.js';
+
+/** The adaptation's training method (its loss term), without AdaBN. */
+export const methodOf = (params: Pick<TrainParams, 'adaptation'>) => ADAPTATION_PARTS[params.adaptation].method;
+/** True when the adaptation recomputes BatchNorm statistics on the target (adabn, adabn+…). */
+export const usesAdabn = (params: Pick<TrainParams, 'adaptation'>) => ADAPTATION_PARTS[params.adaptation].adabn;
+
+/** AdaBN needs BatchNorm layers: a backbone without them is refused, naming the value and the backbones that fit. */
+export function checkAdabnBackbone(params: TrainParams, spec: BackboneSpec): void {
+  if (!usesAdabn(params) || spec.bnEpsilon !== undefined) return;
+  const withBn = Object.values(BACKBONES).filter((b) => b.bnEpsilon !== undefined).map((b) => b.name);
+  const method = methodOf(params);
+  throw new ParamError(
+    'adaptation',
+    `Parameter "adaptation" is "${params.adaptation}", which recomputes BatchNorm statistics on the target images, but backbone ${spec.name} has no BatchNorm layer; ` +
+      `expected a backbone with BatchNorm (${withBn.join(', ')}), or adaptation=${method === 'none' ? 'none' : method} without AdaBN`,
+  );
+}
 
 const DEFAULTS = parseParams(trainParamsSchema, {});
 
@@ -26,6 +45,8 @@ function targetParamsGiven(params: TrainParams): string[] {
     ['target_unlabeled_samples', params.target_unlabeled_samples, params.target_unlabeled_samples !== 'all'],
     ['pseudo_label_threshold', params.pseudo_label_threshold, params.pseudo_label_threshold !== DEFAULTS.pseudo_label_threshold],
     ['adaptation_weight', params.adaptation_weight, params.adaptation_weight !== DEFAULTS.adaptation_weight],
+    ['adabn_samples', params.adabn_samples, params.adabn_samples !== DEFAULTS.adabn_samples],
+    ['pseudo_label_views', params.pseudo_label_views, params.pseudo_label_views !== DEFAULTS.pseudo_label_views],
   ];
   return given.filter(([, , on]) => on).map(([name, value]) => `${name}=${String(value)}`);
 }
@@ -50,8 +71,8 @@ export function checkAdaptParams(params: TrainParams): void {
     ['fine_tune_conv_layers', params.fine_tune_conv_layers, params.fine_tune_conv_layers !== 0, 'adaptation trains one stage; set retrained_conv_layers instead'],
     ['fine_tune_blocks', params.fine_tune_blocks, params.fine_tune_blocks !== 0, 'adaptation trains one stage; set retrained_blocks instead'],
   ];
-  if (params.adaptation === 'coral' && params.batch_size < 2) {
-    throw new ParamError('batch_size', `Parameter "batch_size" must be at least 2 for adaptation=coral (a covariance needs two examples per domain), got ${params.batch_size} (number)`);
+  if (methodOf(params) === 'coral' && params.batch_size < 2) {
+    throw new ParamError('batch_size', `Parameter "batch_size" must be at least 2 for adaptation=${params.adaptation} (a covariance needs two examples per domain), got ${params.batch_size} (number)`);
   }
   for (const [name, value, bad, hint] of refused) {
     if (!bad) continue;

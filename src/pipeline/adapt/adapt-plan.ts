@@ -16,7 +16,8 @@ import { finalMetrics, finalTags } from '../run-summary.js';
 import type { PhaseSets } from '../train/inputs.js';
 import { writeAdaptReport } from '../../report/build-adapt.js';
 import { prepareAdaptData, type AdaptData } from './adapt-data.js';
-import { checkAdaptParams } from './adapt-params.js';
+import { viewsFor } from '../data/views.js';
+import { checkAdabnBackbone, checkAdaptParams, methodOf, usesAdabn } from './adapt-params.js';
 import { adaptMetrics, adaptTags } from './adapt-summary.js';
 import { adaptEpochs } from './epoch-metrics.js';
 import { selectionMetrics, selectionSignal } from './selection-plan.js';
@@ -28,25 +29,30 @@ function sample(set: ImageSet, max: number, seed: number): ImageSet {
   return subsetImageSet(set, Array.from(permutation(set.count, mulberry32(seed)).subarray(0, max)).sort((a, b) => a - b));
 }
 
-/** The streams of the method (../adapt/batches.ts), the validation set, and the sets evaluated. */
-function adaptSets(params: PlanContext['params'], data: AdaptData): PhaseSets {
+/**
+ * The streams of the method (../adapt/batches.ts), the validation set, and the sets evaluated; each
+ * marked with its domain (AdaBN reads target sets with the target's BatchNorm statistics).
+ */
+export function adaptSets(params: Pick<PlanContext['params'], 'augment' | 'seed' | 'adaptation' | 'pseudo_label_views'>, data: AdaptData): PhaseSets {
   const { augment } = params;
-  const validation = targetLabels(data) || data.sourceSets === undefined ? data.targetValidation : data.sourceSets.validation;
+  const method = methodOf(params);
+  const targetValidation = targetLabels(data) || data.sourceSets === undefined;
   const sets: Record<string, PhaseSets[string]> = {
-    validation: { set: validation },
-    test: { set: data.targetTest, label: 'the target test set', everyEpoch: false },
-    entropy: { set: sample(data.targetPool, REPORT_SAMPLE, deriveSeed(params.seed, 0xe7)), label: 'the unlabelled target sample' },
+    validation: { set: targetValidation ? data.targetValidation : data.sourceSets.validation, domain: targetValidation ? 'target' : 'source' },
+    test: { set: data.targetTest, label: 'the target test set', everyEpoch: false, domain: 'target' },
+    entropy: { set: sample(data.targetPool, REPORT_SAMPLE, deriveSeed(params.seed, 0xe7)), label: 'the unlabelled target sample', domain: 'target' },
   };
   if (data.sourceSets !== undefined) {
-    sets['source'] = { set: data.sourceSets.train, augment, label: 'the source training set' };
-    sets['source_test'] = { set: data.sourceSets.test, label: 'the source test set', everyEpoch: false };
+    sets['source'] = { set: data.sourceSets.train, augment, label: 'the source training set', domain: 'source' };
+    sets['source_test'] = { set: data.sourceSets.test, label: 'the source test set', everyEpoch: false, domain: 'source' };
   }
-  if (data.targetTrain.count > 0) sets['targetLabelled'] = { set: data.targetTrain, augment, label: 'the labelled target set' };
-  if (params.adaptation === 'dann' || params.adaptation === 'coral') sets['unlabelled'] = { set: data.targetPool, augment, label: 'the unlabelled target set' };
-  if (params.adaptation === 'pseudo_label') {
-    // FixMatch's views: weak = flip, strong = flip + crop (data/augment.ts), drawn independently.
-    sets['unlabelled'] = { set: data.targetPool, augment: ['flip', 'crop'], label: 'the strong view of the unlabelled target set' };
-    sets['weak'] = { set: data.targetPool, augment: ['flip'], label: 'the weak view of the unlabelled target set' };
+  if (data.targetTrain.count > 0) sets['targetLabelled'] = { set: data.targetTrain, augment, label: 'the labelled target set', domain: 'target' };
+  if (method === 'dann' || method === 'coral') sets['unlabelled'] = { set: data.targetPool, augment, label: 'the unlabelled target set', domain: 'target' };
+  if (method === 'pseudo_label') {
+    // FixMatch's views (data/views.ts: the target dataset's policy unless pseudo_label_views says), drawn independently.
+    const views = viewsFor(params.pseudo_label_views, data.target.views);
+    sets['unlabelled'] = { set: data.targetPool, augment: views.strong, label: 'the strong view of the unlabelled target set', domain: 'target' };
+    sets['weak'] = { set: data.targetPool, augment: views.weak, label: 'the weak view of the unlabelled target set', domain: 'target' };
   }
   return sets;
 }
@@ -55,12 +61,13 @@ const targetLabels = (data: AdaptData) => data.targetTrain.count > 0;
 
 export async function planAdaptation({ params, spec, deps }: PlanContext): Promise<RunPlan> {
   checkAdaptParams(params);
+  checkAdabnBackbone(params, spec);
   const [first] = planRecipe(params, spec).stages;
   if (first === undefined) throw new Error('the recipe has no stage');
   const data = await prepareAdaptData(params, deps);
   const signal = selectionSignal(targetLabels(data));
   const epochExamples = Math.max(data.sourceSets?.train.count ?? data.targetTrain.count, data.targetPool.count);
-  const step = adaptationStep({ method: params.adaptation, weight: params.adaptation_weight, threshold: params.pseudo_label_threshold, epochExamples });
+  const step = adaptationStep({ method: methodOf(params), weight: params.adaptation_weight, threshold: params.pseudo_label_threshold, epochExamples });
   const target: PhasePlan = {
     dataset: data.target.name,
     classIds: data.classIds,
@@ -68,6 +75,8 @@ export async function planAdaptation({ params, spec, deps }: PlanContext): Promi
     sets: adaptSets(params, data),
     ...(data.sourceSets === undefined ? {} : { alsoEvaluate: ['source_test'] }),
     stages: [{ ...first, step }],
+    // AdaBN: a fixed draw of the unlabelled pool (the same in every run of this seed)
+    ...(usesAdabn(params) ? { adabn: { images: sample(data.targetPool, params.adabn_samples === 'all' ? data.targetPool.count : params.adabn_samples, deriveSeed(params.seed, 0xadab)) } } : {}),
   };
   const summary = (r: Parameters<RunPlan['close']>[0], seconds: number) => {
     const epochs = adaptEpochs(r.target.epochs);

@@ -50,7 +50,7 @@ export interface StepSources {
 /** Tensors of one step; the caller disposes them with `disposeStep`. */
 export interface StepBatch {
   /** Every row of the step, in domain order. */
-  readonly x: tf.Tensor4D;
+  readonly x: tf.Tensor;
   /** One-hot labels of the first `labelled` rows. */
   readonly y: tf.Tensor2D;
   /** Rows from the source domain (the first ones). */
@@ -58,7 +58,7 @@ export interface StepBatch {
   /** Labelled rows (source, then target). */
   readonly labelled: number;
   /** Weak view of the unlabelled rows (pseudo-labelling). */
-  readonly weak: tf.Tensor4D | undefined;
+  readonly weak: tf.Tensor | undefined;
   /** True classes of the unlabelled rows: for reports only (pseudo-label accuracy), never trained on. */
   readonly truth: Int32Array;
 }
@@ -106,9 +106,9 @@ export class StepBatches {
         else indices.forEach((k) => labels.push(labelAt(from.labels, k, this.numClasses, `${key} batch`)));
       }
       const weakSource = this.sources.weak;
-      const weak = unlabelled === undefined || weakSource === undefined ? undefined : asImages(weakSource.batch(unlabelled, deriveSeed(stepSeed, 0x77)));
+      const weak = unlabelled === undefined || weakSource === undefined ? undefined : asBatch(weakSource.batch(unlabelled, deriveSeed(stepSeed, 0x77)));
       const truth = unlabelled === undefined ? new Int32Array(0) : Int32Array.from(unlabelled, (k) => this.sources.unlabelled?.labels[k] ?? -1);
-      const x = tf.tidy(() => asImages(tf.concat(parts, 0)));
+      const x = asBatch(tf.concat(parts, 0));
       const y = tf.tidy(() => tf.reshape<tf.Rank.R2>(tf.oneHot(tf.tensor1d(labels, 'int32'), this.numClasses).toFloat(), [labels.length, this.numClasses]));
       return { x, y, sourceRows, labelled: labels.length, weak, truth };
     } finally {
@@ -117,13 +117,16 @@ export class StepBatches {
   }
 }
 
-/** Checks that `t` is a batch of images and gives it that type (disposes `t` when it is reshaped). */
-function asImages(t: tf.Tensor): tf.Tensor4D {
-  const [n, h, w, c] = t.shape;
-  if (t.rank !== 4 || n === undefined || h === undefined || w === undefined || c === undefined) throw new Error(`expected a batch of images, got shape [${t.shape.join(', ')}]`);
-  const out = tf.reshape<tf.Rank.R4>(t, [n, h, w, c]);
-  t.dispose();
-  return out;
+/**
+ * Checks that `t` is a batch: images, or a frozen prefix's activations (a feature map, or pooled
+ * features [n, d] when every backbone layer is frozen and the step trains the head on them).
+ */
+function asBatch(t: tf.Tensor): tf.Tensor {
+  if (t.rank < 2) {
+    t.dispose();
+    throw new Error(`expected a batch of images or activations, got shape [${t.shape.join(', ')}]`);
+  }
+  return t;
 }
 
 export function disposeStep(batch: StepBatch): void {

@@ -65,7 +65,7 @@ export interface StepReport {
 
 const REPORT_KEYS = ['classLoss', 'accuracy', 'domainLoss', 'domainAccuracy', 'coral', 'selected', 'selectedCorrect'] as const;
 
-function split(view: tf.LayersModel, x: tf.Tensor4D): { features: tf.Tensor2D; probs: tf.Tensor2D } {
+function split(view: tf.LayersModel, x: tf.Tensor): { features: tf.Tensor2D; probs: tf.Tensor2D } {
   const out = view.apply(x, { training: true });
   if (!Array.isArray(out) || out.length !== 2) throw new Error('the feature view did not return [features, probabilities]');
   const [features, probs] = out;

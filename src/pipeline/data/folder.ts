@@ -8,6 +8,7 @@
  * more usable images) whose sha256(relative path) sorts first. It depends on the file names only,
  * not on the run's seed, so the test set is the same on every run.
  */
+import { FOLDER_VIEWS } from './views.js';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DataError, ParamError } from '../../errors.js';
@@ -82,7 +83,7 @@ export async function loadFolderDataset(options: FolderDatasetOptions): Promise<
   for (const reason of SKIP_REASONS) skipped[reason] = splits.reduce((n, s) => n + s.tally[reason].length, 0);
   const fingerprint = folderFingerprint([['train', train], ['test', test]], imageSize);
   const dataset: LoadedDataset = {
-    name, classNames, fingerprint, source: root, verified: false, skipped,
+    name, classNames, fingerprint, source: root, verified: false, skipped, views: FOLDER_VIEWS,
     train: imageSet(train, imageSize), test: imageSet(test, imageSize),
   };
   logger.info(

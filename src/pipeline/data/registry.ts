@@ -19,6 +19,7 @@ import type { Checksum } from '../download.js';
 import { loadFolderDataset } from './folder.js';
 import { loadLocal, loadOfficial } from './sources.js';
 import { USPS } from './usps.js';
+import { VIEWS } from './views.js';
 import type { Cifar10DatasetSpec, DatasetSpec, IdxDatasetSpec, LoadDatasetOptions, RemoteFile } from './spec.js';
 import type { LoadedDataset } from './types.js';
 export type { Cifar10DatasetSpec, DatasetSpec, IdxDatasetSpec, LoadDatasetOptions, RemoteFile } from './spec.js';
@@ -46,6 +47,7 @@ export const CIFAR10: Cifar10DatasetSpec = {
     },
   },
   allowedHosts: ['cave.cs.toronto.edu'],
+  views: VIEWS.mirrorable,
 };
 
 const idxFile = (fileName: string, bases: readonly string[], hex: string, contentSha256?: string): RemoteFile => ({
@@ -76,6 +78,7 @@ export const MNIST: IdxDatasetSpec = {
     testLabels: idxFile('t10k-labels-idx1-ubyte.gz', MNIST_MIRRORS, 'ec29112dd5afa0611ce80d1b7f02629c'),
   },
   systemDirs: [],
+  views: VIEWS.noFlip,
 };
 
 /**
@@ -105,6 +108,7 @@ export const FASHION_MNIST: IdxDatasetSpec = {
       '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34'),
   },
   systemDirs: ['/usr/share/datasets/fashion-mnist'],
+  views: VIEWS.mirrorable,
 };
 
 export const DATASETS: readonly DatasetSpec[] = [CIFAR10, MNIST, FASHION_MNIST, USPS];
@@ -144,7 +148,7 @@ export async function loadDataset(options: LoadDatasetOptions): Promise<LoadedDa
   const lines = Object.entries(loaded.contentSha256).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, h]) => `${n}\t${h}\n`);
   const fingerprint = createHash('sha256').update(lines.join('')).digest('hex');
   logger.info(`${spec.name}: ${loaded.train.count} train / ${loaded.test.count} test images from ${loaded.source} (fingerprint ${fingerprint.slice(0, 12)}, ${loaded.verified ? 'official checksums verified' : 'local data, not the official files'})`);
-  return { name: spec.name, classNames: spec.classNames, train: loaded.train, test: loaded.test, fingerprint, source: loaded.source, verified: loaded.verified };
+  return { name: spec.name, classNames: spec.classNames, train: loaded.train, test: loaded.test, fingerprint, source: loaded.source, verified: loaded.verified, views: spec.views };
 }
 
 function loadFolder(options: LoadDatasetOptions): Promise<LoadedDataset> {

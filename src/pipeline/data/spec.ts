@@ -4,7 +4,18 @@
  */
 import type { Progress } from '../progress.js';
 import type { CacheEnv, Checksum, DownloadLogger, FetchFn } from '../download.js';
+import type { Augmentation } from '../params/fields.js';
 import type { LibsvmDatasetSpec } from './usps.js';
+
+/**
+ * The augmentations that keep an image's class, as FixMatch's two views of an unlabelled image
+ * (pseudo_label): `weak` (the prediction that becomes the pseudo-label) and `strong` (trained to give
+ * it). A property of the data: a mirrored digit is another glyph or none, a mirrored shirt is a shirt.
+ */
+export interface ViewPolicy {
+  readonly weak: readonly Augmentation[];
+  readonly strong: readonly Augmentation[];
+}
 
 export interface RemoteFile {
   /** Name in the cache and in a local data directory. */
@@ -25,6 +36,8 @@ interface DatasetSpecBase {
   readonly imageShape: { readonly height: number; readonly width: number; readonly channels: 1 | 3 };
   /** Hosts besides the URLs' own that a download may be redirected to. */
   readonly allowedHosts?: readonly string[];
+  /** Views of its unlabelled images for pseudo-labels (./views.ts). */
+  readonly views: ViewPolicy;
 }
 
 export interface IdxDatasetSpec extends DatasetSpecBase {

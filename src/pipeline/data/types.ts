@@ -2,6 +2,8 @@
  * Images stay uint8 until a batch is formed: NHWC, row-major, `channels` 1 (grayscale) or 3 (RGB).
  * Labels are class indices into the owning dataset's `classNames` (before any class subsetting).
  */
+import type { ViewPolicy } from './spec.js';
+
 export interface ImageSet {
   readonly images: Uint8Array;
   readonly labels: Int32Array;
@@ -31,4 +33,6 @@ export interface LoadedDataset {
    * `truncated`, `too_large`, `unreadable`), summed over the splits. See data/folder-read.ts.
    */
   readonly skipped?: Readonly<Record<string, number>>;
+  /** The registry entry's views for pseudo-labels (folder: datasets: FOLDER_VIEWS). */
+  readonly views: ViewPolicy;
 }

@@ -4,6 +4,8 @@
  * torchvision and TLlib download, with their published MD5s. Read from the download cache (verified)
  * or from a user's `data_dir` (`usps.bz2`/`usps.t.bz2`, or their decompressed `usps`/`usps.t`).
  */
+import type { ViewPolicy } from './spec.js';
+import { VIEWS } from './views.js';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,6 +30,7 @@ export interface LibsvmDatasetSpec {
   readonly loader: 'libsvm-bz2';
   readonly files: { readonly train: LibsvmRemoteFile; readonly test: LibsvmRemoteFile };
   readonly format: LibsvmImageFormat;
+  readonly views: ViewPolicy;
 }
 
 const LIBSVM = 'https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass/';
@@ -39,6 +42,7 @@ export const USPS: LibsvmDatasetSpec = {
   classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
   imageShape: { height: 16, width: 16, channels: 1 },
   loader: 'libsvm-bz2',
+  views: VIEWS.noFlip,
   files: {
     train: { fileName: 'usps.bz2', urls: [`${LIBSVM}usps.bz2`], checksum: { algorithm: 'md5', hex: 'ec16c51db3855ca6c91edd34d0e9b197' } },
     test: { fileName: 'usps.t.bz2', urls: [`${LIBSVM}usps.t.bz2`], checksum: { algorithm: 'md5', hex: '8ea070ee2aca1ac39742fdd1ef5ed118' } },

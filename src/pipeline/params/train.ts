@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { BACKBONE_NAMES } from '../model/backbones.js';
 import { TTA_MODES } from '../tta.js';
+import { ADAPTATIONS } from './adaptations.js';
 import { augmentations, flag, resumeSpec, float, int, intOrAll, oneOf, optionalText, registeredModelName, text } from './fields.js';
 
 export const trainParamsSchema = z.strictObject({
@@ -53,7 +54,7 @@ export const trainParamsSchema = z.strictObject({
   cache_dtype: oneOf(['float16', 'float32'] as const, 'float16'),
   // Few or no target labels (issue 7, src/pipeline/adapt/): a target domain, its label budget and an
   // adaptation method. `dataset`/`classes` are then the labelled source domain.
-  adaptation: oneOf(['none', 'pseudo_label', 'dann', 'coral'] as const, 'none'),
+  adaptation: oneOf(ADAPTATIONS, 'none'),
   target_dataset: optionalText('a dataset name as for "dataset" (cifar10, mnist, fashion-mnist, usps) or folder:PATH'),
   target_data_dir: optionalText('a directory holding the target dataset files'),
   target_classes: optionalText('a class subset of the target dataset such as "5-9" (empty: the same as classes)'),
@@ -62,6 +63,8 @@ export const trainParamsSchema = z.strictObject({
   target_unlabeled_samples: intOrAll(1, 10_000_000, 'all'),
   pseudo_label_threshold: float(0, 1, 0.95, true),
   adaptation_weight: float(0, 1000, 1),
+  adabn_samples: intOrAll(1, 10_000_000, 1000),
+  pseudo_label_views: oneOf(['auto', 'flip', 'no_flip'] as const, 'auto'),
   // Where things go.
   output_dir: optionalText('a directory for the model and reports'),
   // MLflow Model Registry: register the run's model as a new version of this model (empty: don't).
@@ -114,7 +117,10 @@ export const trainParamDocs: Readonly<Record<keyof typeof trainParamsSchema.shap
   goal_accuracy: 'Report how far the test accuracy is from this goal (goal_gap metric, transferkit.goal tag); 0 = no goal.',
   activation_cache: "Compute the frozen layers' activations once and train only the rest on them: \"auto\" skips prefixes cheaper to recompute, \"on\" always caches, \"off\" never.",
   cache_dtype: 'How cached activations are stored (float32 doubles the size).',
-  adaptation: 'Few or no target labels: "none" (source-only, or plain training on the target\'s labels), "pseudo_label" (FixMatch), "dann", "coral" (Deep CORAL). Needs target_dataset.',
+  adaptation: 'Few or no target labels: "none" (source-only, or plain training on the target\'s labels), "pseudo_label" (FixMatch), "dann", "coral" (Deep CORAL); ' +
+    '"adabn" (AdaBN: the model trained as with "none", then every BatchNorm layer\'s moving mean and variance recomputed on adabn_samples unlabelled target images, layer by layer, no weight changed), ' +
+    'and "adabn+coral", "adabn+dann", "adabn+pseudo_label": domain-specific BatchNorm while the method trains (source images go through the frozen backbone with its own statistics, target images with AdaBN\'s target statistics; trainable BatchNorm layers normalise each step\'s batch) and AdaBN of every BatchNorm layer after training. ' +
+    'With adabn the exported model and the target test metrics carry the target statistics (the source test metrics are taken before they are written; tags transferkit.adabn_images, transferkit.adabn_layers, transferkit.bn_statistics=target). AdaBN needs a backbone with BatchNorm (not vgg16, vgg19, small-cnn). Needs target_dataset.',
   target_dataset: 'The target domain (a dataset name or folder:PATH); naming it switches the run to adaptation, with dataset/classes as the labelled source.',
   target_data_dir: "A local folder with the target dataset's files.",
   target_classes: "The target's class subset; matched to the source's classes by name.",
@@ -123,6 +129,8 @@ export const trainParamDocs: Readonly<Record<keyof typeof trainParamsSchema.shap
   target_unlabeled_samples: 'How many unlabelled target images to use, drawn uniformly.',
   pseudo_label_threshold: "FixMatch's confidence threshold τ for a pseudo-label.",
   adaptation_weight: "Multiplies the method's default strength (DANN λ up to 0.1, CORAL ×100, pseudo-labels ×1).",
+  adabn_samples: 'AdaBN (adaptation=adabn…): how many unlabelled target images the BatchNorm statistics are computed on, a fixed uniform draw of the unlabelled pool ("all" for the whole pool).',
+  pseudo_label_views: 'The views of pseudo_label (FixMatch) on the unlabelled target images: "auto" = the target dataset\'s registry entry says (digits mnist, usps: weak = the image, strong = a random crop, no flip; cifar10, fashion-mnist and folder: datasets: weak = a horizontal flip, strong = flip + crop); "flip" or "no_flip" choose one of the two.',
   output_dir: 'Where model/, evaluation/ and metrics.json go; empty = out/<MLflow run id> (out/<time> without tracking).',
   register_model: "Register the run's model in the MLflow Model Registry under this name, as a new version; empty = no registration.",
   cache_dir: 'Downloads and activation caches; empty = $TRANSFERKIT_CACHE, else ~/.cache/transferkit.',

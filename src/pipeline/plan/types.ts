@@ -10,6 +10,7 @@ import type { BackboneSpec } from '../model/backbones.js';
 import type { TrainParams } from '../params/train.js';
 import type { DataDeps } from '../prepare-data.js';
 import type { PhaseSets } from '../train/inputs.js';
+import type { AdabnPlan } from '../train/domain-bn.js';
 import type { PhaseResult, StageSpec } from '../train/stages.js';
 
 export interface PhasePlan {
@@ -22,6 +23,8 @@ export interface PhasePlan {
   /** Sets evaluated at the end besides `test` (PhaseResult.otherTests). */
   readonly alsoEvaluate?: readonly string[];
   readonly stages: readonly StageSpec[];
+  /** AdaBN (../train/domain-bn.ts): the unlabelled target images the BatchNorm statistics are computed on. */
+  readonly adabn?: AdabnPlan;
 }
 
 export interface PhaseResults {

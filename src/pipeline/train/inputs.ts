@@ -9,13 +9,14 @@ import type { Logger } from '../../log.js';
 import { cachedActivations, type CachedActivations } from '../cache/activations.js';
 import { CHEAP_PREFIX_FLOPS, modelFlops } from '../cache/cost.js';
 import { cacheKey, imagesDigest, weightsDigest } from '../cache/key.js';
-import { splitAtFreeze } from '../cache/split.js';
+import { splitAtFreeze, type SplitModel } from '../cache/split.js';
 import { MemoryFeatureStore, type FeatureDtype } from '../cache/store.js';
 import type { ImageSet } from '../data/types.js';
 import { compileFrozenForward, type FrozenForwardMode } from '../model/infer/frozen-forward.js';
 import type { InputSpec } from '../model/input.js';
 import type { Progress } from '../progress.js';
 import type { Augmentation } from '../params/fields.js';
+import { DomainStatistics, type AdabnPlan } from './domain-bn.js';
 import { featureSource, imageSource, prefixSource, sourceOf, type BatchSource } from './source.js';
 
 export interface TrainingInputs {
@@ -59,6 +60,8 @@ export interface SetSpec {
   readonly label?: string;
   /** Read every epoch (training streams, validation), so a cache saves its prefix time every epoch; default true. */
   readonly everyEpoch?: boolean;
+  /** `target`: with AdaBN (PhaseOptions.adabn), the frozen prefix reads it with the target's BatchNorm statistics. */
+  readonly domain?: 'source' | 'target';
 }
 
 /** The sets of a phase by name: `train`, `validation`, `test` for supervised steps; an adaptation step names its own. */
@@ -67,6 +70,8 @@ export type PhaseSets = Readonly<Record<string, SetSpec>>;
 /** A phase's inputs by set name; see TrainingInputs. */
 export interface NamedInputs extends Omit<TrainingInputs, 'train' | 'validation' | 'test'> {
   readonly sources: Readonly<Record<string, BatchSource>>;
+  /** With AdaBN: the frozen prefix's two sets of statistics (undefined when nothing is frozen). */
+  readonly domain?: { readonly statistics: DomainStatistics | undefined };
 }
 
 const augmentedWhy = (name: string, spec: SetSpec) => `off for ${spec.label ?? `the ${name} set`} (augmentation changes its inputs every epoch)`;
@@ -95,50 +100,125 @@ export async function trainingInputs(model: tf.LayersModel, sets: Parameters<typ
 /**
  * Every set of a phase as the step's model reads it: with the activation cache, the frozen prefix's
  * activations of each set without augmentation (computed once, reused every epoch and by later runs),
- * augmented sets through the prefix on every read; without it, images into the whole model.
+ * augmented sets through the prefix on every read; without it, images into the whole model. With
+ * `adabn`, target sets (SetSpec.domain) go through the prefix with AdaBN's target statistics
+ * (./domain-bn.ts), cached or not, and source sets with the prefix's own.
  */
-export async function phaseInputs(model: tf.LayersModel, sets: PhaseSets, input: InputSpec, s: CacheSettings): Promise<NamedInputs> {
-  if (s.mode === 'off') return uncachedSets(model, sets, input, 'off');
-  const split = splitAtFreeze(model);
-  if (split === undefined) return uncachedSets(model, sets, input, 'not applicable (no frozen layers before the first trainable one)');
+export async function phaseInputs(model: tf.LayersModel, sets: PhaseSets, input: InputSpec, s: CacheSettings, adabn?: AdabnPlan): Promise<NamedInputs> {
+  const split = s.mode === 'off' && adabn === undefined ? undefined : splitAtFreeze(model);
+  if (split === undefined) {
+    const inputs = uncachedSets(model, sets, input, s.mode === 'off' ? 'off' : 'not applicable (no frozen layers before the first trainable one)');
+    return adabn === undefined ? inputs : { ...inputs, domain: { statistics: undefined } };
+  }
   // without the cache after all: the suffix lets go of the classifier's layers (split.ts release)
   const uncached = (why: string): NamedInputs => {
     split.release();
     return uncachedSets(model, sets, input, why);
   };
   const flops = modelFlops(split.prefix);
-  if (s.mode === 'auto' && flops < CHEAP_PREFIX_FLOPS) {
-    const why = `off (auto: the frozen prefix costs ${(flops / 1e6).toFixed(1)} MFLOP per image, cheaper to recompute than to cache; activation_cache=on forces it)`;
-    s.logger.info({ prefix_mflop: flops / 1e6 }, `activation cache ${why}`);
-    return uncached(why);
+  const cheap = s.mode === 'auto' && flops < CHEAP_PREFIX_FLOPS;
+  const offWhy = s.mode === 'off'
+    ? 'off'
+    : `off (auto: the frozen prefix costs ${(flops / 1e6).toFixed(1)} MFLOP per image, cheaper to recompute than to cache; activation_cache=on forces it)`;
+  if (cheap) s.logger.info({ prefix_mflop: flops / 1e6 }, `activation cache ${offWhy}`);
+  if (adabn === undefined) return cheap ? uncached(offWhy) : cachedSets(model, split, sets, input, s, undefined);
+  const statistics = await DomainStatistics.estimate(model, split.prefix, adabn, input, { batchSize: s.batchSize, memoryBudgetBytes: s.memoryBudgetBytes }).catch((error: unknown) => {
+    split.release();
+    throw error;
+  });
+  try {
+    const inputs = s.mode === 'off' || cheap ? throughPrefix(split, sets, input, s, statistics, offWhy) : await cachedSets(model, split, sets, input, s, statistics);
+    return {
+      ...inputs,
+      domain: { statistics },
+      dispose: () => {
+        inputs.dispose();
+        statistics.dispose();
+      },
+    };
+  } catch (error) {
+    statistics.dispose();
+    throw error;
   }
+}
+
+/** The prefix's compiled forward for each domain: the target one runs with the target statistics written in (./domain-bn.ts). */
+function domainForwards(split: SplitModel, input: InputSpec, s: CacheSettings, statistics: DomainStatistics | undefined) {
+  const source = compileFrozenForward(split.prefix, s.frozenForward ?? 'fused');
+  const target = statistics === undefined ? undefined : compileFrozenForward(split.prefix, s.frozenForward ?? 'fused');
+  return {
+    source,
+    /** The forward a set's reads go through: `withTarget` for target sets (folded weights are made per forward, once per statistics). */
+    prefixSource: (spec: SetSpec): BatchSource =>
+      statistics !== undefined && target !== undefined && spec.domain === 'target'
+        ? statistics.targetSource(prefixSource(spec.set, input, spec.augment ?? [], target))
+        : prefixSource(spec.set, input, spec.augment ?? [], source),
+    target,
+    dispose: () => {
+      source.dispose();
+      target?.dispose();
+    },
+  };
+}
+
+/** Every set through the frozen prefix on every read (nothing cached), target sets with the target statistics. */
+function throughPrefix(split: SplitModel, sets: PhaseSets, input: InputSpec, s: CacheSettings, statistics: DomainStatistics, why: string): NamedInputs {
+  const forwards = domainForwards(split, input, s, statistics);
+  const sources = Object.fromEntries(Object.entries(sets).map(([name, spec]): [string, BatchSource] => [name, forwards.prefixSource(spec)]));
+  return {
+    model: split.suffix,
+    sources,
+    cacheTags: { 'transferkit.activation_cache': why },
+    savedSeconds: () => 0,
+    dispose: () => {
+      forwards.dispose();
+      split.release();
+    },
+  };
+}
+
+/**
+ * The sets without augmentation from the activation cache, the others through the prefix on every
+ * read; with `statistics`, target sets (SetSpec.domain) with the target's BatchNorm statistics (their
+ * cache key differs: it hashes the prefix's weights, statistics included).
+ */
+async function cachedSets(model: tf.LayersModel, split: SplitModel, sets: PhaseSets, input: InputSpec, s: CacheSettings, statistics: DomainStatistics | undefined): Promise<NamedInputs> {
+  const isTarget = (spec: SetSpec) => statistics !== undefined && spec.domain === 'target';
+  const inDomain = <T>(spec: SetSpec, fn: () => Promise<T>): Promise<T> => (statistics !== undefined && isTarget(spec) ? statistics.withTargetAsync(fn) : fn());
+  // without the cache after all: through the prefix with AdaBN, else the whole model (the suffix lets go of the layers)
+  const fallBack = (why: string): NamedInputs => {
+    if (statistics !== undefined) return throughPrefix(split, sets, input, s, statistics, why);
+    split.release();
+    return uncachedSets(model, sets, input, why);
+  };
   const entries = Object.entries(sets);
   const augmented = entries.filter(([, spec]) => (spec.augment ?? []).length > 0);
   for (const [name, spec] of augmented) s.logger.info({ set: name, augment: spec.augment }, `activation cache ${augmentedWhy(name, spec)}; the sets without augmentation are cached`);
   const rowSize = split.featureShape.reduce((a, b) => a * b, 1);
-  const weights = weightsDigest(split.prefix);
   const options = { dir: join(s.cacheRoot, 'activations'), dtype: s.dtype, memoryBudgetBytes: s.memoryBudgetBytes, maxDiskBytes: s.maxDiskBytes, batchSize: s.batchSize, logger: s.logger, now: s.now, ...(s.progress === undefined ? {} : { progress: s.progress }) };
   const t0 = s.now();
-  const forward = compileFrozenForward(split.prefix, s.frozenForward ?? 'fused');
+  const forwards = domainForwards(split, input, s, statistics);
   const got = new Map<string, CachedActivations>();
   const closeAll = () => {
     got.forEach((c) => c.store.close());
-    forward.dispose();
+    forwards.dispose();
   };
   // One memory budget for all the sets: each keeps in memory what is left of it, or reads its cache file.
   let budget = s.memoryBudgetBytes;
   for (const [name, spec] of entries.filter(([, sp]) => (sp.augment ?? []).length === 0)) {
-    const key = cacheKey({ weights, cutAfter: split.cutAfter, input, dtype: s.dtype, images: imagesDigest(spec.set) });
-    const cached = await cachedActivations(forward, spec.set, input, key, rowSize, { ...options, memoryBudgetBytes: budget, label: `activation cache (${name})` }).catch(
-      (error: unknown) => {
-        closeAll();
-        split.release();
-        throw error;
-      },
-    );
+    const forward = isTarget(spec) ? forwards.target ?? forwards.source : forwards.source;
+    const cached = await inDomain(spec, () => {
+      // the prefix's weights as they are for this domain: the target statistics give another key
+      const key = cacheKey({ weights: weightsDigest(split.prefix), cutAfter: split.cutAfter, input, dtype: s.dtype, images: imagesDigest(spec.set) });
+      return cachedActivations(forward, spec.set, input, key, rowSize, { ...options, memoryBudgetBytes: budget, label: `activation cache (${name})` });
+    }).catch((error: unknown) => {
+      closeAll();
+      split.release();
+      throw error;
+    });
     if (cached === undefined) {
       closeAll();
-      return uncached('off (activations fit neither memory nor the cache folder)');
+      return fallBack('off (activations fit neither memory nor the cache folder)');
     }
     got.set(name, cached);
     if (cached.store instanceof MemoryFeatureStore) budget -= cached.bytes;
@@ -146,8 +226,8 @@ export async function phaseInputs(model: tf.LayersModel, sets: PhaseSets, input:
   const all = [...got.values()];
   const first = all[0];
   if (first === undefined) {
-    forward.dispose();
-    return uncached('off (every set is augmented)');
+    forwards.dispose();
+    return fallBack('off (every set is augmented)');
   }
   const status = all.every((c) => c.status === 'hit') ? 'hit' : all.some((c) => c.status === 'hit') ? 'partial hit' : first.status;
   const bytes = all.reduce((sum, c) => sum + c.bytes, 0);
@@ -159,7 +239,7 @@ export async function phaseInputs(model: tf.LayersModel, sets: PhaseSets, input:
   const perEpoch = [...got].filter(([name]) => sets[name]?.everyEpoch !== false).reduce((sum, [, c]) => sum + c.computeSeconds, 0);
   const sources = Object.fromEntries(entries.map(([name, spec]): [string, BatchSource] => {
     const cached = got.get(name);
-    return [name, cached === undefined ? prefixSource(spec.set, input, spec.augment ?? [], forward) : featureSource(cached.store, spec.set.labels, split.featureShape)];
+    return [name, cached === undefined ? forwards.prefixSource(spec) : featureSource(cached.store, spec.set.labels, split.featureShape)];
   }));
   return {
     model: split.suffix,
@@ -173,7 +253,7 @@ export async function phaseInputs(model: tf.LayersModel, sets: PhaseSets, input:
     },
     savedSeconds: (epochsRun) => perEpoch * Math.max(0, epochsRun - 1) + all.filter((c) => c.status === 'hit').reduce((sum, c) => sum + c.computeSeconds, 0),
     // the prefix and suffix share the classifier's layers: the suffix lets go of them, the classifier
-    // frees them; the compiled forward holds its folded weights
+    // frees them; the compiled forwards hold their folded weights
     dispose: () => {
       closeAll();
       split.release();

@@ -25,6 +25,7 @@ import { ttaSource, type TtaMode } from '../tta.js';
 import { reportingOutOfMemory } from './oom.js';
 import { phaseInputs, type CacheSettings, type PhaseSets } from './inputs.js';
 import { sourceOf } from './source.js';
+import { adaptAfterTraining, type AdabnPlan } from './domain-bn.js';
 import { resumeStep, stepOf, type TrainingStep } from './steps.js';
 
 export interface StageSpec {
@@ -69,6 +70,12 @@ export interface PhaseOptions {
   readonly backboneLrFactor?: number;
   /** L2-SP (l2sp.ts): the weight α of the pull toward the backbone's weights at the phase's start (default 0: none). */
   readonly l2spWeight?: number;
+  /**
+   * AdaBN (./domain-bn.ts): the frozen prefix reads `domain: 'target'` sets with target BatchNorm
+   * statistics; after the last stage every BatchNorm layer gets target statistics, `alsoEvaluate` sets
+   * (the source side) evaluated just before, `test` after.
+   */
+  readonly adabn?: AdabnPlan;
 }
 
 export interface PhaseProgress {
@@ -150,7 +157,7 @@ async function trainStages(model: tf.LayersModel, o: PhaseOptions): Promise<Phas
     }
     const resume = o.resume?.stage === stage ? o.resume : undefined;
     applyFreeze(model, o.backbone, spec.plan);
-    const inputs = await phaseInputs(model, o.sets, o.input, o.progress === undefined ? o.cache : { ...o.cache, progress: o.progress });
+    const inputs = await phaseInputs(model, o.sets, o.input, o.progress === undefined ? o.cache : { ...o.cache, progress: o.progress }, o.adabn);
     try {
       const cacheTags = Object.fromEntries(Object.entries(inputs.cacheTags).map(([k, v]) => [stageKey(k, stage), v]));
       const backboneWeights = () => backboneLayers(model, o.backbone).flatMap(({ layer }) => layer.weights);
@@ -199,8 +206,14 @@ async function trainStages(model: tf.LayersModel, o: PhaseOptions): Promise<Phas
             reportingOutOfMemory(() => evaluate(m, source, o.numClasses, o.batchSize, task), o.batchSize, `evaluating the ${name} set`),
           );
         };
+        if (o.adabn !== undefined) {
+          for (const name of o.alsoEvaluate ?? []) otherTests[name] = await evaluateSet(name);
+          const tags = await adaptAfterTraining(model, inputs.domain?.statistics, o.adabn, o.input, { batchSize: o.batchSize, memoryBudgetBytes: o.cache.memoryBudgetBytes });
+          const record = records.pop();
+          if (record !== undefined) records.push({ ...record, cacheTags: { ...record.cacheTags, ...tags } });
+        }
         test = await evaluateSet('test', o.tta === undefined || o.tta === 'none' ? undefined : o.tta);
-        for (const name of o.alsoEvaluate ?? []) otherTests[name] = await evaluateSet(name);
+        if (o.adabn === undefined) for (const name of o.alsoEvaluate ?? []) otherTests[name] = await evaluateSet(name);
       }
     } finally {
       inputs.model.optimizer?.dispose(); // a stage's optimizer: passed to compile, so the model does not own it

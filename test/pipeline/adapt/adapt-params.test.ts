@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParamError } from '../../../src/errors.js';
-import { checkAdaptParams, usesAdaptation } from '../../../src/pipeline/adapt/adapt-params.js';
+import { checkAdabnBackbone, checkAdaptParams, methodOf, usesAdabn, usesAdaptation } from '../../../src/pipeline/adapt/adapt-params.js';
+import { getBackbone } from '../../../src/pipeline/model/backbones.js';
 import { parseParams } from '../../../src/pipeline/params/parse.js';
 import { trainParamsSchema } from '../../../src/pipeline/params/train.js';
 
@@ -35,7 +36,7 @@ describe('adaptation parameters', () => {
   });
 
   it('refuses an unknown method, shift or threshold, naming the parameter and what is accepted', () => {
-    assert.throws(() => parse({ adaptation: 'mmd' }), paramError('adaptation', /^Parameter "adaptation" must be one of "none", "pseudo_label", "dann", "coral", got "mmd" \(string\)$/));
+    assert.throws(() => parse({ adaptation: 'mmd' }), paramError('adaptation', /^Parameter "adaptation" must be one of "none", "pseudo_label", "dann", "coral", "adabn", "adabn\+coral", "adabn\+dann", "adabn\+pseudo_label", got "mmd" \(string\)$/));
     assert.throws(() => parse({ target_shift: 'rotate' }), paramError('target_shift', /"invert", "mnistm", "blur", "noise"/));
     assert.throws(() => parse({ pseudo_label_threshold: '0' }), paramError('pseudo_label_threshold', /greater than 0/));
     assert.throws(() => parse({ target_labels_per_class: '-1' }), paramError('target_labels_per_class', /from 0/));
@@ -68,5 +69,36 @@ describe('adaptation parameters', () => {
     checkAdaptParams(parse({ ...target, checkpoint_dir: '/tmp/ck' }));
     checkAdaptParams(parse({ ...target, resume: 'a'.repeat(32) }));
     checkAdaptParams(parse({ ...target, resume: 'never' }));
+  });
+
+  it('adabn alone and combined: the training method and AdaBN read from the value; adabn_samples parsed', () => {
+    const cases = [['adabn', 'none'], ['adabn+coral', 'coral'], ['adabn+dann', 'dann'], ['adabn+pseudo_label', 'pseudo_label'], ['coral', 'coral']] as const;
+    for (const [value, method] of cases) {
+      const p = parse({ adaptation: value, target_dataset: 'fashion-mnist' });
+      assert.equal(methodOf(p), method, value);
+      assert.equal(usesAdabn(p), value.startsWith('adabn'), value);
+    }
+    assert.equal(parse({}).adabn_samples, 1000);
+    assert.equal(parse({ adabn_samples: 'all' }).adabn_samples, 'all');
+    assert.throws(() => parse({ adaptation: 'adabn+mmd' }), paramError('adaptation', /"adabn\+coral"/));
+    assert.throws(() => parse({ adabn_samples: '0' }), paramError('adabn_samples', /whole number from 1/));
+    assert.equal(usesAdaptation(parse({ adabn_samples: '50' })), true, 'a changed AdaBN knob takes the adaptation path (and then needs a target)');
+  });
+
+  it('refuses AdaBN on a backbone without BatchNorm: ERR_PARAM naming the value, the backbone and the backbones that fit', () => {
+    for (const name of ['vgg16', 'vgg19', 'small-cnn'] as const) {
+      for (const adaptation of ['adabn', 'adabn+coral']) {
+        const p = parse({ adaptation, target_dataset: 'fashion-mnist', backbone: name });
+        assert.throws(() => checkAdabnBackbone(p, getBackbone(name)), (e: unknown) => {
+          assert.ok(e instanceof ParamError);
+          assert.equal(e.code, 'ERR_PARAM');
+          assert.equal(e.param, 'adaptation');
+          assert.match(e.message, new RegExp(`"${adaptation.replace('+', '\\+')}".*backbone ${name} has no BatchNorm layer; expected a backbone with BatchNorm \\(mobilenet_v2, resnet50, efficientnet_b0, efficientnet_lite0\\)`));
+          return true;
+        });
+      }
+      checkAdabnBackbone(parse({ adaptation: 'coral', target_dataset: 'fashion-mnist' }), getBackbone(name)); // no AdaBN: fine
+    }
+    checkAdabnBackbone(parse({ adaptation: 'adabn', target_dataset: 'fashion-mnist' }), getBackbone('efficientnet_lite0'));
   });
 });

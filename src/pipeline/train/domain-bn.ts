@@ -1,0 +1,105 @@
+/**
+ * Domain-specific BatchNorm for the frozen prefix (AdaBN combined with a training step): source images
+ * go through the frozen backbone with its own (source or ImageNet) statistics, target images with
+ * target statistics computed by AdaBN (../model/adabn.ts) on unlabelled target images. The classifier
+ * holds the source statistics; the target ones are written in only while a target batch or a target
+ * set's activations are computed (synchronously around each `predict`, or around one set's activation
+ * cache), then the source ones are written back. After training, `applyTarget` keeps the target ones
+ * for good (evaluation on the target, export).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { InternalError } from '../../errors.js';
+import type { ImageSet } from '../data/types.js';
+import { adaptBatchNorm, batchNormLayers, disposeStatistics, readStatistics, writeStatistics, type BatchNormStatistics } from '../model/adabn.js';
+import type { InputSpec } from '../model/input.js';
+import type { FreezableBatchNorm } from '../model/layers/batch-norm.js';
+import { imageSource, type BatchSource } from './source.js';
+
+/** What a phase adapts its BatchNorm statistics on: unlabelled target images. */
+export interface AdabnPlan {
+  readonly images: ImageSet;
+}
+
+export class DomainStatistics {
+  #current: 'source' | 'target' = 'source';
+
+  private constructor(
+    readonly layers: readonly FreezableBatchNorm[],
+    private readonly source: BatchNormStatistics,
+    private readonly target: BatchNormStatistics,
+  ) {}
+
+  /** AdaBN of the BatchNorm layers of `prefix` (a part of `model` sharing its layers), run on `model`. */
+  static async estimate(model: tf.LayersModel, prefix: tf.LayersModel, plan: AdabnPlan, input: InputSpec, o: { batchSize: number; memoryBudgetBytes: number }): Promise<DomainStatistics> {
+    const layers = batchNormLayers(prefix);
+    const names = new Set(layers.map((l) => l.name));
+    const source = readStatistics(layers);
+    try {
+      await adaptBatchNorm(model, imageSource(plan.images, input), { batchSize: o.batchSize, memoryBudgetBytes: o.memoryBudgetBytes, select: (l) => names.has(l.name) });
+      const target = readStatistics(layers);
+      writeStatistics(layers, source);
+      return new DomainStatistics(layers, source, target);
+    } catch (error) {
+      writeStatistics(layers, source);
+      disposeStatistics(source);
+      throw error;
+    }
+  }
+
+  /** Runs `fn` with the target statistics in the layers (synchronously: nothing else runs meanwhile). */
+  withTarget<T>(fn: () => T): T {
+    if (this.#current === 'target') return fn();
+    writeStatistics(this.layers, this.target);
+    try {
+      return fn();
+    } finally {
+      writeStatistics(this.layers, this.source);
+    }
+  }
+
+  /** As `withTarget` around an asynchronous computation that alone uses the model meanwhile (one set's activation cache). */
+  async withTargetAsync<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#current === 'target') return fn();
+    writeStatistics(this.layers, this.target);
+    try {
+      return await fn();
+    } finally {
+      writeStatistics(this.layers, this.source);
+    }
+  }
+
+  /** A source whose batches are computed with the target statistics. */
+  targetSource(source: BatchSource): BatchSource {
+    return { ...source, batch: (indices, seed) => this.withTarget(() => source.batch(indices, seed)) };
+  }
+
+  /** From now on the layers keep the target statistics. */
+  applyTarget(): void {
+    writeStatistics(this.layers, this.target);
+    this.#current = 'target';
+  }
+
+  dispose(): void {
+    disposeStatistics(this.source);
+    disposeStatistics(this.target);
+  }
+}
+
+/**
+ * After training, the model for the target: the frozen prefix keeps the target statistics, and every
+ * other BatchNorm layer (trainable ones, which trained on batch statistics) gets target statistics
+ * by AdaBN through the adapted prefix. Returns the run's tags saying so.
+ */
+export async function adaptAfterTraining(model: tf.LayersModel, statistics: DomainStatistics | undefined, plan: AdabnPlan, input: InputSpec, o: { batchSize: number; memoryBudgetBytes: number }): Promise<Record<string, string>> {
+  statistics?.applyTarget();
+  const frozen = new Set(statistics?.layers.map((l) => l.name) ?? []);
+  const after = await adaptBatchNorm(model, imageSource(plan.images, input), { ...o, select: (l) => !frozen.has(l.name) });
+  const layers = frozen.size + after.layers.length;
+  if (layers === 0) throw new InternalError(`AdaBN: model ${model.name} has no BatchNorm layer (the parameter checks should have refused this backbone)`);
+  return {
+    'transferkit.adabn_images': String(plan.images.count),
+    'transferkit.adabn_layers': String(layers),
+    'transferkit.adabn_frozen_layers': String(frozen.size),
+    'transferkit.bn_statistics': 'target',
+  };
+}
