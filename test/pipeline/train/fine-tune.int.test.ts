@@ -10,21 +10,16 @@ import { tmpdir } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import pino from 'pino';
 import { initBackend } from '../../../src/pipeline/backend.js';
-import { stackSpec } from '../../../src/pipeline/model/arch/vgg.js';
 import { getBackbone } from '../../../src/pipeline/model/backbones.js';
 import { backboneLayers, buildClassifier } from '../../../src/pipeline/model/build.js';
 import { planFreeze } from '../../../src/pipeline/model/freeze.js';
-import { PREPROCESSING } from '../../../src/pipeline/model/spec.js';
 import { ScaledAdam } from '../../../src/pipeline/train/scaled-adam.js';
 import { trainPhase } from '../../../src/pipeline/train/stages.js';
 import { supervisedSets } from '../../../src/pipeline/train/inputs.js';
 import { syntheticImageSet } from '../../support/make-datasets.js';
+import { tinyBackbone } from '../../support/tiny.js';
 
-const TINY = stackSpec({
-  name: 'tiny', description: 'test backbone', filters: [[4, 4], [8]], defaultInputSize: 8, minInputSize: 4,
-  preprocessing: PREPROCESSING.unit, weights: {}, flops: { inputSize: 8, gflops: 0 },
-});
-const input = { inputSize: 8, preprocessing: PREPROCESSING.unit };
+const { spec: TINY, input } = tinyBackbone();
 const LR = 0.01;
 
 /** Quadratic steps on two variables; returns their values after `steps` steps. */

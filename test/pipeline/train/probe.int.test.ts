@@ -11,33 +11,17 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import pino from 'pino';
 import { initBackend } from '../../../src/pipeline/backend.js';
-import type { ImageSet } from '../../../src/pipeline/data/types.js';
-import { stackSpec } from '../../../src/pipeline/model/arch/vgg.js';
 import { buildClassifier } from '../../../src/pipeline/model/build.js';
 import { planFreeze } from '../../../src/pipeline/model/freeze.js';
 import { imageBatch } from '../../../src/pipeline/model/input.js';
-import { PREPROCESSING } from '../../../src/pipeline/model/spec.js';
 import { ridgeSolutions } from '../../../src/pipeline/train/ridge.js';
 import { trainPhase, type PhaseOptions, type PhaseProgress, type StageSpec } from '../../../src/pipeline/train/stages.js';
 import { supervisedSets } from '../../../src/pipeline/train/inputs.js';
+import { tinyBackbone, colourImages } from '../../support/tiny.js';
 
-const TINY = stackSpec({
-  name: 'tiny', description: 'test backbone', filters: [[4, 4], [8]], defaultInputSize: 8, minInputSize: 4,
-  preprocessing: PREPROCESSING.unit, weights: {}, flops: { inputSize: 8, gflops: 0 },
-});
-const input = { inputSize: 8, preprocessing: PREPROCESSING.unit };
+const { spec: TINY, input } = tinyBackbone();
+const images = colourImages;
 
-/** Three classes by colour channel, with noise. */
-function images(count: number, seed: number, signal = 100): ImageSet {
-  const data = new Uint8Array(count * 8 * 8 * 3);
-  const labels = Int32Array.from({ length: count }, (_, i) => i % 3);
-  let s = seed;
-  for (let p = 0; p < data.length; p++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    data[p] = (p % 3 === labels[Math.floor(p / 192)] ? 20 + signal : 20) + (s % 100);
-  }
-  return { images: data, labels, count, height: 8, width: 8, channels: 3 };
-}
 
 describe('ridge probe stage', () => {
   let root: string;

@@ -13,7 +13,8 @@ import { ridgeGrid, ridgeSolutions, type Features } from '../../../src/pipeline/
 import { chooseRidge, fitTemperature, leaveOneOutScores, ridgeScores, softmaxLoss } from '../../../src/pipeline/train/ridge-choice.js';
 import { venvPython } from '../../support/python.js';
 
-const NUMPY = `
+/** The class-balanced weights s, one-hot Y, the design [X 1] and the penalty (none on the bias). */
+const NUMPY_SETUP = `
 import json, sys
 import numpy as np
 job = json.load(sys.stdin)
@@ -24,23 +25,14 @@ s = len(y) / (K * counts[y])
 Y = np.eye(K)[y]
 Xa = np.hstack([X, np.ones((len(y), 1))])
 P = job['lam'] * np.diag([1.0] * job['d'] + [0.0])
-Wa = np.linalg.solve(Xa.T @ (s[:, None] * Xa) + P, Xa.T @ (s[:, None] * Y))
+`;
+
+const NUMPY = `${NUMPY_SETUP}Wa = np.linalg.solve(Xa.T @ (s[:, None] * Xa) + P, Xa.T @ (s[:, None] * Y))
 print(json.dumps({'kernel': Wa[:-1].ravel().tolist(), 'bias': Wa[-1].tolist()}))
 `;
 
 /** Leave-one-out by refitting: for each i, the same weighted objective (weights s fixed) without row i, scored on x_i. */
-const NUMPY_LOO = `
-import json, sys
-import numpy as np
-job = json.load(sys.stdin)
-X = np.array(job['x'], dtype=np.float64).reshape(job['n'], job['d'])
-y = np.array(job['y']); K = job['k']
-counts = np.bincount(y, minlength=K)
-s = len(y) / (K * counts[y])
-Y = np.eye(K)[y]
-Xa = np.hstack([X, np.ones((len(y), 1))])
-P = job['lam'] * np.diag([1.0] * job['d'] + [0.0])
-out = []
+const NUMPY_LOO = `${NUMPY_SETUP}out = []
 for i in range(len(y)):
     keep = np.arange(len(y)) != i
     Wa = np.linalg.solve(Xa[keep].T @ (s[keep, None] * Xa[keep]) + P, Xa[keep].T @ (s[keep, None] * Y[keep]))

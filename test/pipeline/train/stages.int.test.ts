@@ -10,38 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { initBackend } from '../../../src/pipeline/backend.js';
-import type { ImageSet } from '../../../src/pipeline/data/types.js';
 import { evaluate } from '../../../src/pipeline/evaluate.js';
-import { stackSpec } from '../../../src/pipeline/model/arch/vgg.js';
 import { buildClassifier } from '../../../src/pipeline/model/build.js';
 import { planFreeze } from '../../../src/pipeline/model/freeze.js';
-import { PREPROCESSING } from '../../../src/pipeline/model/spec.js';
 import { trainPhase } from '../../../src/pipeline/train/stages.js';
 import { imageSource } from '../../../src/pipeline/train/source.js';
 import { supervisedSets } from '../../../src/pipeline/train/inputs.js';
+import { tinyBackbone, brightnessImages } from '../../support/tiny.js';
 
-const TINY = stackSpec({
-  name: 'tiny', description: 'test backbone', filters: [[4, 4], [8]], defaultInputSize: 8, minInputSize: 4,
-  preprocessing: PREPROCESSING.unit, weights: {}, flops: { inputSize: 8, gflops: 0 },
-});
-const input = { inputSize: 8, preprocessing: PREPROCESSING.unit };
+const { spec: TINY, input } = tinyBackbone();
+const images = brightnessImages;
 
-/** Two classes that differ by brightness. */
-function images(count: number, seed: number, flip = false): ImageSet {
-  const size = 8 * 8 * 3;
-  const data = new Uint8Array(count * size);
-  const labels = new Int32Array(count);
-  let s = seed;
-  for (let i = 0; i < count; i++) {
-    const bright = i % 2;
-    labels[i] = flip ? 1 - bright : bright;
-    for (let p = 0; p < size; p++) {
-      s = (s * 1103515245 + 12345) >>> 0;
-      data[i * size + p] = (bright === 1 ? 150 : 30) + (s % 80);
-    }
-  }
-  return { images: data, labels, count, height: 8, width: 8, channels: 3 };
-}
 
 describe('trainPhase across stages', () => {
   let root: string;
