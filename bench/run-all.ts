@@ -5,7 +5,7 @@
  * results are never overwritten by small ones.
  *
  *   npm run bench                       # all of them: hours on 2 cores
- *   npm run bench -- --quick            # speed (workload A, small data), tracking, local store, serving
+ *   npm run bench -- --quick            # speed (workload A, small data), tracking, local store, serving, frozen forward
  *   npm run bench -- --only speed,local-store [--quick]
  *   npm run bench -- --list             # what would run, and how
  *
@@ -43,6 +43,12 @@ const BENCHES: readonly Bench[] = [
     name: 'serve-load',
     full: tsx('serve-load.ts'),
     quick: tsx('serve-load.ts', '--batches', '1', '--concurrency', '1', '--requests', '50', '--seconds', '10', '--out', 'serve-load-quick'),
+  },
+  {
+    name: 'frozen-forward',
+    full: tsx('frozen-forward.ts'),
+    quick: tsx('frozen-forward.ts', '--quick'),
+    needs: 'TensorFlow/Keras in .venv (bash scripts/setup-python.sh --with-keras)',
   },
   { name: 'transfer', full: tsx('transfer.ts') },
   { name: 'recommend', full: tsx('recommend.ts') },
