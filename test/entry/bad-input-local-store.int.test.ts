@@ -11,14 +11,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { trainCommand } from '../../src/entry/train.js';
-import { findMlflow } from '../../src/mlflow/find-mlflow.js';
 import { startLocalServer, type LocalServer, type LocalServerOptions } from '../../src/tracking/local-server.js';
 import { tempDir } from '../support/cli.js';
 import { clientFor, onlyRun, tagsOf } from '../support/mlflow-checks.js';
-
-/** A real mlflow over the sqlite store in `dir` (the store must open: its schema is whole). */
-const viewStore = (dir: string): Promise<LocalServer> =>
-  startLocalServer({ storeUri: `sqlite:///${join(dir, 'mlflow.db')}`, artifactsDestination: join(dir, 'mlruns'), mlflowBin: findMlflow({ env: process.env }), env: process.env, cwd: dir });
+import { viewDefaultStore } from '../support/mlflow-server.js';
 
 describe('bad input to train over a local store', { timeout: 300_000 }, () => {
   let home = '';
@@ -57,7 +53,7 @@ describe('bad input to train over a local store', { timeout: 300_000 }, () => {
     assert.match(out, /Parameter "samples_per_class" must be a whole number/);
     assert.deepEqual(events.filter((e) => e !== 'runs/update RUNNING'), ['runs/update FAILED', 'stop'], 'the run was marked FAILED before the server was told to stop');
 
-    const viewer = await viewStore(dir);
+    const viewer = await viewDefaultStore(dir);
     viewers.push(viewer);
     const run = await onlyRun(clientFor(viewer.url), 'bad-input');
     assert.equal(run.info.status, 'FAILED');

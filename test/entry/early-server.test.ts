@@ -5,7 +5,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServerEarly } from '../../src/entry/early-server.js';
+import { EventEmitter } from 'node:events';
+import { exitOnSignals, startServerEarly, type EarlyServer } from '../../src/entry/early-server.js';
 import { findMlflow } from '../../src/mlflow/find-mlflow.js';
 import { resolveTrackingStore, type LocalServer, type LocalServerOptions } from '../../src/tracking/local-server.js';
 
@@ -44,6 +45,18 @@ describe('startServerEarly', () => {
     assert.deepEqual(calls, []);
   });
 
+  it('starts nothing for arguments that end the command before a run is opened', () => {
+    const { start, calls } = fakeStarts();
+    for (const argv of [['train', 'oops'], ['train', '--log_format', 'bogus'], ['train', '--max_epochs'], ['train', '--seed', '1', '--seed', '2'], ['train', '--debug', '--log-format']]) {
+      assert.equal(startServerEarly(argv, {}, CWD, start), undefined, argv.join(' '));
+    }
+    assert.equal(startServerEarly(['train'], { TRANSFERKIT_LOG_FORMAT: 'xml' }, CWD, start), undefined);
+    assert.deepEqual(calls, []);
+    // a bad value still ends a run FAILED (train.ts opens it): the server is wanted
+    assert.ok(startServerEarly(['train', '--samples_per_class', 'abc', '--log_format', 'json', '--debug'], {}, CWD, start));
+    assert.equal(calls.length, 1);
+  });
+
   it('starts at once; the session claims that server and gets its log lines; a second ask starts another', async () => {
     const { start, calls, stopped } = fakeStarts();
     const early = startServerEarly(['train', '--max_epochs', '1'], {}, CWD, start);
@@ -79,20 +92,84 @@ describe('startServerEarly', () => {
     await unclaimed.release();
   });
 
-  it('cancels a start under way on release, and killNow aborts it too', async () => {
-    // a start that never becomes healthy: it settles only when its signal is aborted
+  it('lets a start under way finish on release, then stops the server; killNow aborts the start', async () => {
+    // a start that settles when the test says so, or when its signal is aborted
     const signals: AbortSignal[] = [];
-    const start = (options: LocalServerOptions): Promise<LocalServer> => new Promise((_, reject) => {
+    const stopped: number[] = [];
+    let finishStart: () => void = () => undefined;
+    const start = (options: LocalServerOptions): Promise<LocalServer> => new Promise((resolve, reject) => {
+      const pid = signals.length + 1;
       if (options.signal !== undefined) signals.push(options.signal);
       options.signal?.addEventListener('abort', () => reject(new Error('cancelled')));
+      finishStart = () => resolve({ url: 'http://127.0.0.1:1', pid, artifactsDestination: options.artifactsDestination, output: () => '', stop: async () => void stopped.push(pid) });
     });
     const early = startServerEarly(['train'], {}, CWD, start);
     assert.ok(early);
-    await early.release(); // before the fix: waited for the start's own end (the 60 s health check)
-    assert.equal(signals[0]?.aborted, true);
+    let released = false;
+    const releasing = early.release().then(() => (released = true));
+    await Promise.resolve();
+    assert.equal(signals[0]?.aborted, false, 'a start under way is not killed: it may be setting up a new store');
+    assert.equal(released, false);
+    assert.deepEqual(stopped, []);
+    finishStart();
+    await releasing;
+    assert.deepEqual(stopped, [1], 'stopped once it was up');
     const other = startServerEarly(['train'], {}, CWD, start);
     assert.ok(other);
     other.killNow();
     assert.equal(signals[1]?.aborted, true);
   });
+});
+
+describe('exitOnSignals', () => {
+  function fakeProcess() {
+    const emitter = new EventEmitter();
+    const exits: number[] = [];
+    const said: string[] = [];
+    const target = {
+      on: (s: string, h: () => void) => emitter.on(s, h), removeListener: (s: string, h: () => void) => emitter.removeListener(s, h),
+      exit: (code: number) => void exits.push(code), stderr: { write: (text: string) => said.push(text) },
+    };
+    return { exits, emitter, said, target };
+  }
+  function fakeEarly() {
+    const events: string[] = [];
+    let finishRelease: () => void = () => undefined;
+    const early: EarlyServer = {
+      starter: () => Promise.reject(new Error('not used')),
+      release: () => new Promise<void>((resolve) => {
+        events.push('release');
+        finishRelease = () => (events.push('released'), resolve());
+      }),
+      killNow: () => void events.push('kill'),
+    };
+    return { early, events, finish: () => finishRelease() };
+  }
+
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    it(`${signal}: stops the server as release does, then exits ${code}; a second one kills at once`, async () => {
+      const { early, events, finish } = fakeEarly();
+      const { target, exits, emitter, said } = fakeProcess();
+      const interim = exitOnSignals(early, target);
+      assert.equal(interim.stopping(), undefined);
+      emitter.emit(signal);
+      const stopping = interim.stopping();
+      assert.ok(stopping, 'cli.ts runs no command once a signal came');
+      assert.deepEqual(events, ['release'], 'not killed: a start under way may be setting up the store');
+      assert.deepEqual(exits, [], 'no exit before the server has stopped');
+      assert.match(said.join(''), new RegExp(`^transferkit: ${signal}: stopping the private mlflow server .*; ${signal} again kills it at once\n$`));
+      finish();
+      await stopping;
+      assert.deepEqual(events, ['release', 'released']);
+      assert.deepEqual(exits, [code]);
+
+      const second = fakeEarly();
+      const other = fakeProcess();
+      exitOnSignals(second.early, other.target);
+      other.emitter.emit(signal);
+      other.emitter.emit(signal);
+      assert.deepEqual(second.events, ['release', 'kill']);
+      assert.deepEqual(other.exits, [code]);
+    });
+  }
 });

@@ -54,3 +54,11 @@ export async function startTestServer(options: { dir?: string; keepDir?: boolean
     },
   };
 }
+
+/**
+ * A real `mlflow server` over MLflow's default store of `cwd` (`cwd/mlflow.db`, artifacts in
+ * `cwd/mlruns`), as `mlflow ui` there would open it: it fails to start when the store's schema is not whole.
+ */
+export function viewDefaultStore(cwd: string): Promise<LocalServer> {
+  return startLocalServer({ storeUri: `sqlite:///${join(cwd, 'mlflow.db')}`, artifactsDestination: join(cwd, 'mlruns'), mlflowBin: findMlflow({ env: process.env }), env: process.env, cwd });
+}
