@@ -57,7 +57,7 @@ async function readFeatures(source: BatchSource, extract: (x: tf.Tensor) => tf.T
 }
 
 /** Solves the model's last Dense layer on `train`, choosing λ on `validation` (leave-one-out on `train` when it is empty), and writes it in. */
-export async function solveLinearProbe(model: tf.LayersModel, train: BatchSource, validation: BatchSource, numClasses: number, batchSize: number): Promise<ProbeChoice> {
+export async function solveLinearProbe(model: tf.LayersModel, train: BatchSource, validation: BatchSource, numClasses: number, batchSize: number, signal?: AbortSignal): Promise<ProbeChoice> {
   const { layer, features } = probeLayer(model);
   const input = model.inputs[0];
   const extractor = input !== undefined && features.id === input.id ? undefined : tf.model({ inputs: model.inputs, outputs: features });
@@ -68,7 +68,7 @@ export async function solveLinearProbe(model: tf.LayersModel, train: BatchSource
     return y;
   };
   const [trainFeatures, valFeatures] = [await readFeatures(train, extract, numClasses, batchSize), await readFeatures(validation, extract, numClasses, batchSize)];
-  const choice = chooseRidge(trainFeatures, valFeatures, numClasses);
+  const choice = await chooseRidge(trainFeatures, valFeatures, numClasses, undefined, signal);
   const t = choice.temperature;
   const [kernel, bias] = layer.getWeights();
   if (kernel === undefined || bias === undefined || kernel.shape[0] !== trainFeatures.dim) throw new InternalError(`layer ${layer.name} does not take ${trainFeatures.dim} features`);
@@ -91,6 +91,8 @@ export interface ProbeStageOptions {
   readonly resume?: FitResume;
   readonly onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
   readonly onProgress?: (progress: FitProgress) => Promise<void>;
+  /** Checked between λ solves. */
+  readonly signal?: AbortSignal;
 }
 
 /** The stage's outcome, plus tags naming the chosen λ and temperature. */
@@ -108,7 +110,7 @@ export async function probeStage(model: tf.LayersModel, train: BatchSource, vali
   const finished = o.resume?.done === true ? o.resume.epochs.at(-1) : undefined;
   if (finished !== undefined) return { epochs: o.resume?.epochs ?? [], bestEpoch: finished.epoch, stoppedEarly: false, tags: o.resume?.tags ?? {} };
   const started = o.now();
-  const choice = await solveLinearProbe(model, train, validation, o.numClasses, o.batchSize);
+  const choice = await solveLinearProbe(model, train, validation, o.numClasses, o.batchSize, o.signal);
   const fitted = await evaluate(model, train, o.numClasses, o.batchSize);
   const val = await evaluate(model, validation, o.numClasses, o.batchSize);
   const ended = o.now();

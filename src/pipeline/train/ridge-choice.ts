@@ -9,7 +9,9 @@
  * tags that); a chosen λ at either end of the grid is reported, as the optimum may lie beyond it.
  */
 import { InternalError, TrainingError } from '../../errors.js';
-import { ridgeGrid, type Features, type RidgeSolution } from './ridge.js';
+import { ridgeSolves, type Features, type RidgeSolution } from './ridge.js';
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The softmax temperature's search range: ridge scores of one-hot targets are O(1). */
 export const TEMPERATURE_RANGE = [0.1, 100] as const;
@@ -131,28 +133,34 @@ function scored(lambda: number, scores: Float64Array, labels: Int32Array, numCla
  * Fits every λ of the grid on `train` and keeps the one with the lowest validation loss (at its fitted
  * temperature); with an empty `validation`, the lowest leave-one-out loss of the training images.
  */
-export function chooseRidge(train: Features, validation: Features, numClasses: number, lambdas?: readonly number[]): ProbeChoice {
+export async function chooseRidge(train: Features, validation: Features, numClasses: number, lambdas?: readonly number[], signal?: AbortSignal): Promise<ProbeChoice> {
   const selectedOn = validation.count === 0 ? 'leave_one_out' : 'validation';
   if (selectedOn === 'leave_one_out') requireTwoPerClass(train, numClasses);
   if (!validation.values.every(Number.isFinite)) {
     throw new TrainingError(`The linear probe's validation features (the frozen backbone's pooled output, ${validation.count} images × ${validation.dim} values) hold NaN or infinite values, expected finite ones. Check the backbone's weights and the input preprocessing`);
   }
-  const grid = ridgeGrid(train, numClasses, lambdas, selectedOn === 'leave_one_out');
-  const { skipped } = grid;
-  if (grid.solutions.length === 0) {
-    throw new TrainingError(`The linear probe's ridge system is not positive definite for any λ of its grid (${skipped.join(', ')}); the features may hold values too large for float64`);
-  }
+  const skipped: number[] = [];
   const unscored: number[] = [];
   const solutions: RidgeSolution[] = [];
   const candidates: Candidate[] = [];
-  for (const solution of grid.solutions) {
+  for (const { lambda, solution } of ridgeSolves(train, numClasses, lambdas, selectedOn === 'leave_one_out')) {
+    // a solve can take seconds (leave-one-out at many images): signals, timers and tracking get their turn between them
+    await yieldToEventLoop();
+    signal?.throwIfAborted();
+    if (solution === undefined) {
+      skipped.push(lambda);
+      continue;
+    }
     const scores = selectedOn === 'validation' ? ridgeScores(solution, validation, numClasses) : leaveOneOutScores(solution, train, numClasses);
     if (scores === undefined) {
-      unscored.push(solution.lambda);
+      unscored.push(lambda);
       continue;
     }
     solutions.push(solution);
     candidates.push(scored(solution.lambda, scores, selectedOn === 'validation' ? validation.labels : train.labels, numClasses));
+  }
+  if (solutions.length === 0 && unscored.length === 0) {
+    throw new TrainingError(`The linear probe's ridge system is not positive definite for any λ of its grid (${skipped.join(', ')}); the features may hold values too large for float64`);
   }
   if (candidates.length === 0) {
     throw new TrainingError(`The linear probe's leave-one-out scores are undefined at every λ of its grid (the fit interpolates the ${train.count} training images); set validation_fraction above 0 to choose λ on a validation split`);

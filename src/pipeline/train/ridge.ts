@@ -199,14 +199,24 @@ export interface RidgeGrid {
   readonly lambdas: readonly number[];
 }
 
-/** The ridge solution for each λ (absolute values; default: LAMBDA_EXPONENTS times trace(ZᵀZ) / d), sharing one Gram matrix. */
-export function ridgeGrid(train: Features, numClasses: number, lambdas?: readonly number[], withLeverage = false): RidgeGrid {
+/**
+ * The ridge solution for each λ in increasing order (absolute values; default: LAMBDA_EXPONENTS times
+ * trace(ZᵀZ) / d), sharing one Gram matrix, one λ at a time (undefined where the system is not
+ * positive definite), so a caller can yield to the event loop between solves.
+ */
+export function* ridgeSolves(train: Features, numClasses: number, lambdas?: readonly number[], withLeverage = false): Generator<{ readonly lambda: number; readonly solution: RidgeSolution | undefined }> {
   const sys = ridgeSystem(train, numClasses);
   const grid = [...(lambdas ?? LAMBDA_EXPONENTS.map((e) => sys.scale * 10 ** e))].sort((a, b) => a - b);
+  for (const lambda of grid) yield { lambda, solution: solve(sys, lambda, withLeverage) };
+}
+
+/** Every λ's solution at once (ridgeSolves collected). */
+export function ridgeGrid(train: Features, numClasses: number, lambdas?: readonly number[], withLeverage = false): RidgeGrid {
   const solutions: RidgeSolution[] = [];
   const skipped: number[] = [];
-  for (const lambda of grid) {
-    const solution = solve(sys, lambda, withLeverage);
+  const grid: number[] = [];
+  for (const { lambda, solution } of ridgeSolves(train, numClasses, lambdas, withLeverage)) {
+    grid.push(lambda);
     if (solution === undefined) skipped.push(lambda);
     else solutions.push(solution);
   }

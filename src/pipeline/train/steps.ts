@@ -76,6 +76,7 @@ export function probeStep(logger: Logger): TrainingStep {
         ...(c.onEpoch === undefined ? {} : { onEpoch: c.onEpoch }),
         ...(c.onProgress === undefined ? {} : { onProgress: (p: FitProgress) => c.onProgress?.({ ...p, state: [] }) ?? Promise.resolve() }),
         ...(c.resume === undefined ? {} : { resume: c.resume }),
+        ...(c.signal === undefined ? {} : { signal: c.signal }),
       });
     },
   };
