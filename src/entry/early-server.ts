@@ -107,7 +107,7 @@ export function startServerEarly(argv: readonly string[], env: Readonly<Record<s
 const EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
 export interface InterimSignals {
-  /** What main calls when it takes SIGINT/SIGTERM over: removes these handlers (SIGHUP's stays). */
+  /** What main calls when it takes SIGINT/SIGTERM/SIGHUP over: removes these handlers. */
   readonly take: () => void;
   /** Once a signal came: settles after the process was told to exit (the server stopped first). */
   readonly stopping: () => Promise<void> | undefined;
@@ -144,7 +144,7 @@ export function exitOnSignals(early: EarlyServer, target: SignalTarget = process
   });
   return {
     take: () => {
-      for (const { signal, handler } of handlers) if (signal !== 'SIGHUP') target.removeListener(signal, handler);
+      for (const { signal, handler } of handlers) target.removeListener(signal, handler);
     },
     stopping: () => stopping,
   };

@@ -40,7 +40,8 @@ export async function main(argv: readonly string[], startServer?: StartServer, t
     return 2;
   }
   const output = createOutput(taken.options, process.stderr, process.env, process.stderr.isTTY ? process.stderr : undefined);
-  // First SIGINT/SIGTERM: stop cleanly, the run ends KILLED. A second one: exit at once.
+  // First SIGINT/SIGTERM/SIGHUP (a closed terminal): stop cleanly, the queued data is sent and the
+  // run ends KILLED. A second one: exit at once.
   const controller = new AbortController();
   const stop = () => {
     if (controller.signal.aborted) {
@@ -52,6 +53,7 @@ export async function main(argv: readonly string[], startServer?: StartServer, t
   takeSignals?.();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  process.on('SIGHUP', stop);
   const deps: EntryDeps = {
     env: process.env,
     cwd: process.cwd(),

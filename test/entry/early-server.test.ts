@@ -163,6 +163,9 @@ describe('exitOnSignals', () => {
       assert.deepEqual(events, ['release', 'released']);
       assert.deepEqual(exits, [code]);
 
+      interim.take();
+      assert.deepEqual(['SIGINT', 'SIGTERM', 'SIGHUP'].map((s) => emitter.listenerCount(s)), [0, 0, 0], 'main takes every signal over');
+
       const second = fakeEarly();
       const other = fakeProcess();
       exitOnSignals(second.early, other.target);

@@ -190,6 +190,28 @@ describe('crash safety (fault injection)', () => {
     rows.push({ fault: 'SIGTERM after the first checkpoint', outcome: 'KILLED (exit 130)', resumed: 'FINISHED, same run', sameResult: 'yes', points: await pointsOk(mlrun.info.run_id) });
   });
 
+  it('SIGHUP (terminal closed): as SIGTERM, the run ends KILLED with its data sent; the same command resumes it', async () => {
+    const out = join(work, 'sighup');
+    const child = run([...PLAIN, '--output_dir', out], 'sighup');
+    for (let i = 0; i < 600; i++) {
+      const files = await readdir(join(out, 'checkpoints')).catch(() => []);
+      if (files.some((f) => f.endsWith('.tkckpt'))) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGHUP');
+    const first = await child;
+    assert.equal(first.exitCode, 130, first.stderr.slice(-1500));
+    const killed = await onlyRun(clientFor(server.url), 'sighup');
+    assert.equal(killed.info.status, 'KILLED');
+    // the epochs done before the signal were flushed: at least the checkpointed one
+    assert.ok((await clientFor(server.url).getMetricHistory(killed.info.run_id, 'val_loss')).length >= 1, 'the metric points logged before SIGHUP reached MLflow');
+    const second = await run([...PLAIN, '--output_dir', out], 'sighup');
+    assert.equal(second.exitCode, 0, second.stderr.slice(-1500));
+    const mlrun = await onlyRun(clientFor(server.url), 'sighup');
+    assert.equal(mlrun.info.status, 'FINISHED');
+    rows.push({ fault: 'SIGHUP after the first checkpoint', outcome: 'KILLED (exit 130)', resumed: 'FINISHED, same run', sameResult: 'not compared', points: await pointsOk(mlrun.info.run_id) });
+  });
+
   it('an output folder that cannot be written is refused before training', async () => {
     const blocker = join(work, 'blocker');
     await writeFile(blocker, 'a file where a folder should be');
