@@ -13,6 +13,7 @@ import type { ImageSet } from '../data/types.js';
 import type { PhasePlan, PlanContext, RunPlan } from '../plan/types.js';
 import { planRecipe } from '../recipe.js';
 import { finalMetrics, finalTags } from '../run-summary.js';
+import type { AdabnPlan } from '../train/domain-bn.js';
 import type { PhaseSets } from '../train/inputs.js';
 import { writeAdaptReport } from '../../report/build-adapt.js';
 import { prepareAdaptData, type AdaptData } from './adapt-data.js';
@@ -59,6 +60,16 @@ export function adaptSets(params: Pick<PlanContext['params'], 'augment' | 'seed'
 
 const targetLabels = (data: AdaptData) => data.targetTrain.count > 0;
 
+/** AdaBN's images: fixed draws (the same in every run of this seed) of the unlabelled pool and of the source training images. */
+function adabnPlan(params: PlanContext['params'], data: AdaptData): AdabnPlan {
+  const n = (set: ImageSet) => (params.adabn_samples === 'all' ? set.count : params.adabn_samples);
+  const source = data.sourceSets?.train;
+  return {
+    images: sample(data.targetPool, n(data.targetPool), deriveSeed(params.seed, 0xadab)),
+    ...(source === undefined ? {} : { sourceImages: sample(source, n(source), deriveSeed(params.seed, 0xadac)) }),
+  };
+}
+
 export async function planAdaptation({ params, spec, deps }: PlanContext): Promise<RunPlan> {
   checkAdaptParams(params);
   checkAdabnBackbone(params, spec);
@@ -76,7 +87,7 @@ export async function planAdaptation({ params, spec, deps }: PlanContext): Promi
     ...(data.sourceSets === undefined ? {} : { alsoEvaluate: ['source_test'] }),
     stages: [{ ...first, step }],
     // AdaBN: a fixed draw of the unlabelled pool (the same in every run of this seed)
-    ...(usesAdabn(params) ? { adabn: { images: sample(data.targetPool, params.adabn_samples === 'all' ? data.targetPool.count : params.adabn_samples, deriveSeed(params.seed, 0xadab)) } } : {}),
+    ...(usesAdabn(params) ? { adabn: adabnPlan(params, data) } : {}),
   };
   const summary = (r: Parameters<RunPlan['close']>[0], seconds: number) => {
     const epochs = adaptEpochs(r.target.epochs);

@@ -118,8 +118,8 @@ export const trainParamDocs: Readonly<Record<keyof typeof trainParamsSchema.shap
   activation_cache: "Compute the frozen layers' activations once and train only the rest on them: \"auto\" skips prefixes cheaper to recompute, \"on\" always caches, \"off\" never.",
   cache_dtype: 'How cached activations are stored (float32 doubles the size).',
   adaptation: 'Few or no target labels: "none" (source-only, or plain training on the target\'s labels), "pseudo_label" (FixMatch), "dann", "coral" (Deep CORAL); ' +
-    '"adabn" (AdaBN: the model trained as with "none", then every BatchNorm layer\'s moving mean and variance recomputed on adabn_samples unlabelled target images, layer by layer, no weight changed), ' +
-    'and "adabn+coral", "adabn+dann", "adabn+pseudo_label": domain-specific BatchNorm while the method trains (source images go through the frozen backbone with its own statistics, target images with AdaBN\'s target statistics; trainable BatchNorm layers normalise each step\'s batch) and AdaBN of every BatchNorm layer after training. ' +
+    '"adabn" (AdaBN: domain-specific BatchNorm statistics, no weight changed by them: the frozen backbone\'s BatchNorm moving mean and variance are recomputed layer by layer on adabn_samples labelled source images for the source side and on adabn_samples unlabelled target images for the target side; the model trains as with "none" on source images normalised by the source statistics, and after training every BatchNorm layer gets the target statistics), ' +
+    'and "adabn+coral", "adabn+dann", "adabn+pseudo_label": the same with the method\'s term while training (target images go through the frozen backbone with the target statistics; trainable BatchNorm layers normalise each step\'s batch). ' +
     'With adabn the exported model and the target test metrics carry the target statistics (the source test metrics are taken before they are written; tags transferkit.adabn_images, transferkit.adabn_layers, transferkit.bn_statistics=target). AdaBN needs a backbone with BatchNorm (not vgg16, vgg19, small-cnn). Needs target_dataset.',
   target_dataset: 'The target domain (a dataset name or folder:PATH); naming it switches the run to adaptation, with dataset/classes as the labelled source.',
   target_data_dir: "A local folder with the target dataset's files.",
@@ -129,7 +129,7 @@ export const trainParamDocs: Readonly<Record<keyof typeof trainParamsSchema.shap
   target_unlabeled_samples: 'How many unlabelled target images to use, drawn uniformly.',
   pseudo_label_threshold: "FixMatch's confidence threshold τ for a pseudo-label.",
   adaptation_weight: "Multiplies the method's default strength (DANN λ up to 0.1, CORAL ×100, pseudo-labels ×1).",
-  adabn_samples: 'AdaBN (adaptation=adabn…): how many unlabelled target images the BatchNorm statistics are computed on, a fixed uniform draw of the unlabelled pool ("all" for the whole pool).',
+  adabn_samples: 'AdaBN (adaptation=adabn…): how many images each domain\'s BatchNorm statistics are computed on: fixed uniform draws of the unlabelled target pool and of the labelled source training images ("all" for every one).',
   pseudo_label_views: 'The views of pseudo_label (FixMatch) on the unlabelled target images: "auto" = the target dataset\'s registry entry says (digits mnist, usps: weak = the image, strong = a random crop, no flip; cifar10, fashion-mnist and folder: datasets: weak = a horizontal flip, strong = flip + crop); "flip" or "no_flip" choose one of the two.',
   output_dir: 'Where model/, evaluation/ and metrics.json go; empty = out/<MLflow run id> (out/<time> without tracking).',
   register_model: "Register the run's model in the MLflow Model Registry under this name, as a new version; empty = no registration.",

@@ -15,9 +15,17 @@ import type { InputSpec } from '../model/input.js';
 import type { FreezableBatchNorm } from '../model/layers/batch-norm.js';
 import { imageSource, type BatchSource } from './source.js';
 
-/** What a phase adapts its BatchNorm statistics on: unlabelled target images. */
+/** What a phase adapts its BatchNorm statistics on. */
 export interface AdabnPlan {
+  /** Unlabelled target images: the target statistics. */
   readonly images: ImageSet;
+  /**
+   * Source images (the labelled source training images): the frozen prefix's source-side statistics
+   * are re-estimated on them, so both domains are normalised by their own statistics as AdaBN assumes
+   * (a pretrained backbone's statistics are its pretraining data's, e.g. ImageNet's, not the source's).
+   * Absent (no source images in the phase): the backbone's own statistics serve the source side.
+   */
+  readonly sourceImages?: ImageSet;
 }
 
 export class DomainStatistics {
@@ -33,15 +41,21 @@ export class DomainStatistics {
   static async estimate(model: tf.LayersModel, prefix: tf.LayersModel, plan: AdabnPlan, input: InputSpec, o: { batchSize: number; memoryBudgetBytes: number }): Promise<DomainStatistics> {
     const layers = batchNormLayers(prefix);
     const names = new Set(layers.map((l) => l.name));
-    const source = readStatistics(layers);
+    const original = readStatistics(layers);
+    const adapt = (images: ImageSet) => adaptBatchNorm(model, imageSource(images, input), { batchSize: o.batchSize, memoryBudgetBytes: o.memoryBudgetBytes, select: (l) => names.has(l.name) });
+    let source: BatchNormStatistics | undefined;
     try {
-      await adaptBatchNorm(model, imageSource(plan.images, input), { batchSize: o.batchSize, memoryBudgetBytes: o.memoryBudgetBytes, select: (l) => names.has(l.name) });
+      if (plan.sourceImages !== undefined) await adapt(plan.sourceImages);
+      source = readStatistics(layers);
+      await adapt(plan.images);
       const target = readStatistics(layers);
       writeStatistics(layers, source);
+      disposeStatistics(original);
       return new DomainStatistics(layers, source, target);
     } catch (error) {
-      writeStatistics(layers, source);
-      disposeStatistics(source);
+      writeStatistics(layers, original);
+      disposeStatistics(original);
+      if (source !== undefined) disposeStatistics(source);
       throw error;
     }
   }
@@ -98,6 +112,7 @@ export async function adaptAfterTraining(model: tf.LayersModel, statistics: Doma
   if (layers === 0) throw new InternalError(`AdaBN: model ${model.name} has no BatchNorm layer (the parameter checks should have refused this backbone)`);
   return {
     'transferkit.adabn_images': String(plan.images.count),
+    'transferkit.adabn_source_images': plan.sourceImages === undefined || frozen.size === 0 ? 'none (the backbone\'s own statistics on the source side)' : String(plan.sourceImages.count),
     'transferkit.adabn_layers': String(layers),
     'transferkit.adabn_frozen_layers': String(frozen.size),
     'transferkit.bn_statistics': 'target',

@@ -117,12 +117,43 @@ describe('domain-specific BatchNorm in the phase inputs', () => {
     });
   }
 
+  it('with source images: source sets through statistics re-estimated on them (each domain normalised by its own), target sets through the target ones', async () => {
+    const model = build(1);
+    const sourceRef = build(1);
+    const targetRef = build(1);
+    const prefixBn = (l: { name: string }) => l.name !== 'top_bn';
+    await adaptBatchNorm(sourceRef, imageSource(sourceImages, input), { batchSize: 4, select: prefixBn });
+    await adaptBatchNorm(targetRef, imageSource(targetImages, input), { batchSize: 4, select: prefixBn });
+    const plain = prefixOf(model, sourceImages);
+    const inputs = await phaseInputs(model, { source: { set: sourceImages, domain: 'source' }, target: { set: targetImages, domain: 'target' } }, input, settings('on', 'both'), { images: targetImages, sourceImages });
+    try {
+      const read = (name: string) => {
+        const t = inputs.sources[name]?.batch(all(inputs.sources[name]?.count ?? 0));
+        if (t === undefined) throw new Error(name);
+        const out = values(t);
+        t.dispose();
+        return out;
+      };
+      assert.ok(maxDiff(read('source'), prefixOf(sourceRef, sourceImages)) < 1e-5, 'source statistics re-estimated on the source images');
+      assert.ok(maxDiff(read('source'), plain) > 1e-2, "not the backbone's own statistics");
+      assert.ok(maxDiff(read('target'), prefixOf(targetRef, targetImages)) < 1e-5, 'target statistics');
+      const tags = await adaptAfterTraining(model, inputs.domain?.statistics, { images: targetImages, sourceImages }, input, { batchSize: 8, memoryBudgetBytes: 2 ** 26 });
+      assert.equal(tags['transferkit.adabn_source_images'], '20');
+    } finally {
+      inputs.dispose();
+    }
+    [model, sourceRef, targetRef].forEach((m) => m.dispose());
+  });
+
   it('after training: every BN layer gets target statistics, a trainable one through the adapted prefix; tags say how many', async () => {
     const model = build(1); // top block trainable: top_bn is after the cut
     const inputs = await phaseInputs(model, { target: { set: targetImages, domain: 'target' } }, input, settings('on', 'after'), { images: targetImages });
     const tags = await adaptAfterTraining(model, inputs.domain?.statistics, { images: targetImages }, input, { batchSize: 8, memoryBudgetBytes: 2 ** 26 });
     inputs.dispose();
-    assert.deepEqual(tags, { 'transferkit.adabn_images': '26', 'transferkit.adabn_layers': '4', 'transferkit.adabn_frozen_layers': '3', 'transferkit.bn_statistics': 'target' });
+    assert.deepEqual(tags, {
+      'transferkit.adabn_images': '26', 'transferkit.adabn_source_images': "none (the backbone's own statistics on the source side)",
+      'transferkit.adabn_layers': '4', 'transferkit.adabn_frozen_layers': '3', 'transferkit.bn_statistics': 'target',
+    });
     const reference = build(1);
     await adaptBatchNorm(reference, imageSource(targetImages, input), { batchSize: 3 });
     const [got, want] = [stats(model).flat(2), stats(reference).flat(2)];
