@@ -10,9 +10,9 @@
  * the first 1,000 test images (the source test set, and shifted, the target test set). Source labels:
  * 50 per class (20% validation); unlabelled target pool: 500 images, all of them AdaBN's images.
  *
- *   node --import tsx bench/adabn.ts [--seeds 1,2,3] [--shifts mnistm,blur,invert] [--methods none,adabn] [--epochs 15]
+ *   node --import tsx bench/adabn.ts [--seeds 1,2,3] [--shifts mnistm,blur,invert] [--methods none,adabn] [--epochs 15] [--name adabn]
  *
- * Writes bench/results/adabn.json after every run (rows so far) and prints the table at the end.
+ * Writes bench/results/<name>.json after every run (rows so far) and prints the table at the end.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,6 +35,8 @@ const seeds = arg('seeds', '1,2,3').split(',').map(Number);
 const shifts = arg('shifts', 'mnistm,blur,invert').split(',');
 const methods = arg('methods', 'none,adabn').split(',');
 const epochs = arg('epochs', '15');
+/** The result file's name: bench/results/<name>.json. */
+const name = arg('name', 'adabn');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const TRAIN = 6000;
 const TEST = 1000;
@@ -103,7 +105,7 @@ const mach = await machine({});
 async function save(): Promise<void> {
   await mkdir(join(BENCH, 'results'), { recursive: true });
   const doc = { command, commit, dirty, machine: mach, note: 'shared 2-core machine: accuracies only, wall times not comparable', seeds, shifts, methods, epochs, common: { ...COMMON, data_dir: `first ${TRAIN} train / ${TEST} test images of Fashion-MNIST`, target_data_dir: 'same' }, rows, minutes: (performance.now() - t0) / 60_000, table: table() };
-  await writeFile(join(BENCH, 'results', 'adabn.json'), `${JSON.stringify(doc, null, 2)}\n`);
+  await writeFile(join(BENCH, 'results', `${name}.json`), `${JSON.stringify(doc, null, 2)}\n`);
 }
 
 for (const shift of shifts) {
