@@ -13,6 +13,21 @@ import { trainCommand, type EntryDeps } from './train.js';
 const COMMANDS = { train: trainCommand, sweep: sweepCommand, recommend: recommendCommand, predict: predictCommand, serve: serveCommand } as const;
 
 /**
+ * A closed terminal: SIGHUP, and every write to it fails with EIO, the first one possibly before the
+ * SIGHUP handler has run. Unhandled, that error would end the process before the run is stopped and
+ * its data sent. So an EIO on stdout/stderr counts as the hang-up itself, and from then on writes to
+ * the gone terminal are dropped (no one can read them); any other stream error still throws.
+ */
+function onTerminalGone(hangUp: () => void): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EIO' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+      hangUp();
+    });
+  }
+}
+
+/**
  * `startServer`: the private mlflow server cli.ts started early (early-server.ts); `takeSignals`
  * removes cli.ts's interim signal handlers when these take over.
  */
@@ -41,7 +56,7 @@ export async function main(argv: readonly string[], startServer?: StartServer, t
   }
   const output = createOutput(taken.options, process.stderr, process.env, process.stderr.isTTY ? process.stderr : undefined);
   // First SIGINT/SIGTERM/SIGHUP (a closed terminal): stop cleanly, the queued data is sent and the
-  // run ends KILLED. A second one: exit at once.
+  // run ends KILLED. A second SIGINT/SIGTERM: exit at once.
   const controller = new AbortController();
   const stop = () => {
     if (controller.signal.aborted) {
@@ -53,7 +68,15 @@ export async function main(argv: readonly string[], startServer?: StartServer, t
   takeSignals?.();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  process.on('SIGHUP', stop);
+  // the terminal is gone: stop once, however many ways it is said (a second SIGHUP does not force)
+  let hungUp = false;
+  const hangUp = () => {
+    if (hungUp) return;
+    hungUp = true;
+    stop();
+  };
+  process.on('SIGHUP', hangUp);
+  onTerminalGone(hangUp);
   const deps: EntryDeps = {
     env: process.env,
     cwd: process.cwd(),

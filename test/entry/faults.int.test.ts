@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { CLI, REPO, childEnv, mlflowRun, tempDir } from '../support/cli.js';
 import { clientFor, onlyRun, tagsOf } from '../support/mlflow-checks.js';
 import { startTestServer, type TestServer } from '../support/mlflow-server.js';
+import { venvPython } from '../support/python.js';
 
 const EPOCHS = 4;
 const COMMON = [
@@ -31,6 +32,30 @@ const KEYS = ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'stage'];
 const ADAPT_KEYS = { coral: ['class_loss', 'target_entropy', 'target_test_accuracy', 'coral_distance'], pseudo_label: ['class_loss', 'target_entropy', 'pseudo_label_rate'] } as const;
 /** The target domain: 200 unlabelled inverted images (13 steps of 16 per epoch). */
 const TARGET = ['--target_dataset', 'fashion-mnist', '--target_shift', 'invert', '--target_unlabeled_samples', '200', '--dense_units', '32'];
+
+/**
+ * Runs argv[2:] on a new pseudo-terminal (its controlling terminal, as a shell's job), reads its
+ * output until argv[1] holds a checkpoint (.tkckpt), then closes the terminal: the kernel sends it
+ * SIGHUP and its writes fail with EIO. Prints how it ended as JSON.
+ */
+const CLOSE_TERMINAL = `
+import json, os, pty, select, sys
+folder, argv = sys.argv[1], sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+def checkpointed():
+    return os.path.isdir(folder) and any(f.endswith('.tkckpt') for f in os.listdir(folder))
+while not checkpointed():
+    if select.select([fd], [], [], 0.1)[0]:
+        try:
+            os.read(fd, 65536)
+        except OSError:
+            break
+os.close(fd)
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None, "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None}))
+`;
 
 interface Row { fault: string; outcome: string; resumed: string; sameResult: string; points: string }
 
@@ -210,6 +235,23 @@ describe('crash safety (fault injection)', () => {
     const mlrun = await onlyRun(clientFor(server.url), 'sighup');
     assert.equal(mlrun.info.status, 'FINISHED');
     rows.push({ fault: 'SIGHUP after the first checkpoint', outcome: 'KILLED (exit 130)', resumed: 'FINISHED, same run', sameResult: 'not compared', points: await pointsOk(mlrun.info.run_id) });
+  });
+
+  it('SIGHUP from a closed terminal: the run still ends KILLED with its data sent (writes to the gone terminal dropped)', async () => {
+    const out = join(work, 'hangup');
+    const args = ['node', CLI, 'train', ...COMMON, ...PLAIN, '--output_dir', out];
+    const res = await execa(venvPython(), ['-c', CLOSE_TERMINAL, join(out, 'checkpoints'), ...args], {
+      env: childEnv({ MLFLOW_TRACKING_URI: server.url, MLFLOW_EXPERIMENT_NAME: 'hangup' }), extendEnv: false, cwd: REPO, reject: false, timeout: 300_000,
+    });
+    assert.equal(res.exitCode, 0, String(res.stderr));
+    const ended = z.object({ exit: z.number().nullable(), signal: z.number().nullable() }).parse(JSON.parse(String(res.stdout)));
+    // not its exit code: after exit(130), Node 20's teardown asserts on resetting the hung-up
+    // terminal (ResetStdio, tcsetattr EIO) and aborts; the run's end is what is checked
+    assert.equal(ended.signal === 1 ? 'killed by SIGHUP' : 'not by SIGHUP', 'not by SIGHUP', `the CLI ended ${JSON.stringify(ended)}`);
+    const killed = await onlyRun(clientFor(server.url), 'hangup');
+    assert.equal(killed.info.status, 'KILLED', `the CLI ended ${JSON.stringify(ended)}`);
+    assert.ok((await clientFor(server.url).getMetricHistory(killed.info.run_id, 'val_loss')).length >= 1, 'the metric points logged before SIGHUP reached MLflow');
+    rows.push({ fault: 'terminal closed (SIGHUP, then EIO on every write)', outcome: `KILLED (${ended.exit === null ? `signal ${ended.signal}` : `exit ${ended.exit}`})`, resumed: 'not tried', sameResult: 'n/a', points: 'n/a' });
   });
 
   it('an output folder that cannot be written is refused before training', async () => {
