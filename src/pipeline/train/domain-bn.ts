@@ -13,7 +13,10 @@ import type { ImageSet } from '../data/types.js';
 import { adaptBatchNorm, batchNormLayers, disposeStatistics, readStatistics, writeStatistics, type BatchNormStatistics } from '../model/adabn.js';
 import type { InputSpec } from '../model/input.js';
 import type { FreezableBatchNorm } from '../model/layers/batch-norm.js';
-import { imageSource, type BatchSource } from './source.js';
+import type { SplitModel } from '../cache/split.js';
+import { compileFrozenForward } from '../model/infer/frozen-forward.js';
+import type { CacheSettings, NamedInputs, PhaseSets, SetSpec } from './inputs.js';
+import { imageSource, prefixSource, type BatchSource } from './source.js';
 
 /** What a phase adapts its BatchNorm statistics on. */
 export interface AdabnPlan {
@@ -116,5 +119,40 @@ export async function adaptAfterTraining(model: tf.LayersModel, statistics: Doma
     'transferkit.adabn_layers': String(layers),
     'transferkit.adabn_frozen_layers': String(frozen.size),
     'transferkit.bn_statistics': 'target',
+  };
+}
+
+/** The prefix's compiled forward for each domain: the target one runs with the target statistics written in (./domain-bn.ts). */
+export function domainForwards(split: SplitModel, input: InputSpec, s: CacheSettings, statistics: DomainStatistics | undefined) {
+  const source = compileFrozenForward(split.prefix, s.frozenForward ?? 'fused');
+  const target = statistics === undefined ? undefined : compileFrozenForward(split.prefix, s.frozenForward ?? 'fused');
+  return {
+    source,
+    /** The forward a set's reads go through: `withTarget` for target sets (folded weights are made per forward, once per statistics). */
+    prefixSource: (spec: SetSpec): BatchSource =>
+      statistics !== undefined && target !== undefined && spec.domain === 'target'
+        ? statistics.targetSource(prefixSource(spec.set, input, spec.augment ?? [], target))
+        : prefixSource(spec.set, input, spec.augment ?? [], source),
+    target,
+    dispose: () => {
+      source.dispose();
+      target?.dispose();
+    },
+  };
+}
+
+/** Every set through the frozen prefix on every read (nothing cached), target sets with the target statistics. */
+export function throughPrefix(split: SplitModel, sets: PhaseSets, input: InputSpec, s: CacheSettings, statistics: DomainStatistics, why: string): NamedInputs {
+  const forwards = domainForwards(split, input, s, statistics);
+  const sources = Object.fromEntries(Object.entries(sets).map(([name, spec]): [string, BatchSource] => [name, forwards.prefixSource(spec)]));
+  return {
+    model: split.suffix,
+    sources,
+    cacheTags: { 'transferkit.activation_cache': why },
+    savedSeconds: () => 0,
+    dispose: () => {
+      forwards.dispose();
+      split.release();
+    },
   };
 }

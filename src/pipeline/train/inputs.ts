@@ -12,12 +12,12 @@ import { cacheKey, imagesDigest, weightsDigest } from '../cache/key.js';
 import { splitAtFreeze, type SplitModel } from '../cache/split.js';
 import { MemoryFeatureStore, type FeatureDtype } from '../cache/store.js';
 import type { ImageSet } from '../data/types.js';
-import { compileFrozenForward, type FrozenForwardMode } from '../model/infer/frozen-forward.js';
+import type { FrozenForwardMode } from '../model/infer/frozen-forward.js';
 import type { InputSpec } from '../model/input.js';
 import type { Progress } from '../progress.js';
 import type { Augmentation } from '../params/fields.js';
-import { DomainStatistics, type AdabnPlan } from './domain-bn.js';
-import { featureSource, imageSource, prefixSource, sourceOf, type BatchSource } from './source.js';
+import { DomainStatistics, domainForwards, throughPrefix, type AdabnPlan } from './domain-bn.js';
+import { featureSource, imageSource, sourceOf, type BatchSource } from './source.js';
 
 export interface TrainingInputs {
   readonly model: tf.LayersModel;
@@ -140,41 +140,6 @@ export async function phaseInputs(model: tf.LayersModel, sets: PhaseSets, input:
     statistics.dispose();
     throw error;
   }
-}
-
-/** The prefix's compiled forward for each domain: the target one runs with the target statistics written in (./domain-bn.ts). */
-function domainForwards(split: SplitModel, input: InputSpec, s: CacheSettings, statistics: DomainStatistics | undefined) {
-  const source = compileFrozenForward(split.prefix, s.frozenForward ?? 'fused');
-  const target = statistics === undefined ? undefined : compileFrozenForward(split.prefix, s.frozenForward ?? 'fused');
-  return {
-    source,
-    /** The forward a set's reads go through: `withTarget` for target sets (folded weights are made per forward, once per statistics). */
-    prefixSource: (spec: SetSpec): BatchSource =>
-      statistics !== undefined && target !== undefined && spec.domain === 'target'
-        ? statistics.targetSource(prefixSource(spec.set, input, spec.augment ?? [], target))
-        : prefixSource(spec.set, input, spec.augment ?? [], source),
-    target,
-    dispose: () => {
-      source.dispose();
-      target?.dispose();
-    },
-  };
-}
-
-/** Every set through the frozen prefix on every read (nothing cached), target sets with the target statistics. */
-function throughPrefix(split: SplitModel, sets: PhaseSets, input: InputSpec, s: CacheSettings, statistics: DomainStatistics, why: string): NamedInputs {
-  const forwards = domainForwards(split, input, s, statistics);
-  const sources = Object.fromEntries(Object.entries(sets).map(([name, spec]): [string, BatchSource] => [name, forwards.prefixSource(spec)]));
-  return {
-    model: split.suffix,
-    sources,
-    cacheTags: { 'transferkit.activation_cache': why },
-    savedSeconds: () => 0,
-    dispose: () => {
-      forwards.dispose();
-      split.release();
-    },
-  };
 }
 
 /**
