@@ -5,74 +5,19 @@
  */
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import type { Logger } from '../../log.js';
 import { cachedActivations, type CachedActivations } from '../cache/activations.js';
 import { CHEAP_PREFIX_FLOPS, modelFlops } from '../cache/cost.js';
 import { cacheKey, imagesDigest, weightsDigest } from '../cache/key.js';
 import { splitAtFreeze, type SplitModel } from '../cache/split.js';
-import { MemoryFeatureStore, type FeatureDtype } from '../cache/store.js';
+import { MemoryFeatureStore } from '../cache/store.js';
 import type { ImageSet } from '../data/types.js';
-import type { FrozenForwardMode } from '../model/infer/frozen-forward.js';
 import type { InputSpec } from '../model/input.js';
-import type { Progress } from '../progress.js';
 import type { Augmentation } from '../params/fields.js';
 import { DomainStatistics, domainForwards, throughPrefix, type AdabnPlan } from './domain-bn.js';
 import { featureSource, imageSource, sourceOf, type BatchSource } from './source.js';
+import type { CacheSettings, NamedInputs, PhaseSets, SetSpec, TrainingInputs } from './input-types.js';
 
-export interface TrainingInputs {
-  readonly model: tf.LayersModel;
-  readonly train: BatchSource;
-  readonly validation: BatchSource;
-  readonly test: BatchSource;
-  /** Facts for the run's tags: hit/miss, size, cut. */
-  readonly cacheTags: Record<string, string>;
-  /** Time the cache saves over recomputing the frozen prefix every epoch, given the epochs run. */
-  savedSeconds(epochsRun: number): number;
-  dispose(): void;
-}
-
-export interface CacheSettings {
-  /** `auto`: cache unless the frozen prefix is cheaper to recompute (cache/cost.ts); `on`: always. */
-  readonly mode: 'auto' | 'on' | 'off';
-  readonly dtype: FeatureDtype;
-  readonly cacheRoot: string;
-  readonly memoryBudgetBytes: number;
-  readonly maxDiskBytes: number;
-  readonly batchSize: number;
-  readonly logger: Logger;
-  readonly now: () => number;
-  /** Training-set augmentation of `trainingInputs`: its inputs change every epoch, so the training set is never cached. */
-  readonly augment: readonly Augmentation[];
-  /** A bar per set while its activations are computed. */
-  readonly progress?: Progress;
-  /**
-   * How the frozen prefix runs (model/infer/frozen-forward.ts): `fused` (default: BatchNorm folded into
-   * the convs, activations fused), or `predict` / `unfused` for tests and profiles.
-   */
-  readonly frozenForward?: FrozenForwardMode;
-}
-
-/** One set a step reads: its images, and the augmentation that changes them on every read (never cached). */
-export interface SetSpec {
-  readonly set: ImageSet;
-  readonly augment?: readonly Augmentation[];
-  /** What the tags and the log call it (default `the <name> set`). */
-  readonly label?: string;
-  /** Read every epoch (training streams, validation), so a cache saves its prefix time every epoch; default true. */
-  readonly everyEpoch?: boolean;
-  /** `target`: with AdaBN (PhaseOptions.adabn), the frozen prefix reads it with the target's BatchNorm statistics. */
-  readonly domain?: 'source' | 'target';
-}
-
-/** The sets of a phase by name: `train`, `validation`, `test` for supervised steps; an adaptation step names its own. */
-export type PhaseSets = Readonly<Record<string, SetSpec>>;
-
-/** A phase's inputs by set name; see TrainingInputs. */
-export interface NamedInputs extends Omit<TrainingInputs, 'train' | 'validation' | 'test'> {
-  readonly sources: Readonly<Record<string, BatchSource>>;
-  /** With AdaBN: the frozen prefix's two sets of statistics (undefined when nothing is frozen). */
-  readonly domain?: { readonly statistics: DomainStatistics | undefined };
-}
+export type { CacheSettings, NamedInputs, PhaseSets, SetSpec, TrainingInputs } from './input-types.js';
 
 const augmentedWhy = (name: string, spec: SetSpec) => `off for ${spec.label ?? `the ${name} set`} (augmentation changes its inputs every epoch)`;
 
