@@ -10,7 +10,7 @@
  * frozen the cache holds the pooled features (1,280 values per image for EfficientNet, not 7×7×1,280).
  */
 import * as tf from '@tensorflow/tfjs';
-import { inputsOf, mappedOutput, outputOf, reapply } from '../model/graph.js';
+import { lastReaders, mappedOutput, outputOf, reapply } from '../model/graph.js';
 
 export interface SplitModel {
   /** Input image → activations at the cut. Frozen: never trained. */
@@ -41,14 +41,7 @@ function trains(layer: tf.layers.Layer): boolean {
  */
 export function cutIndex(model: tf.LayersModel): number {
   const layers = model.layers;
-  const position = new Map(layers.map((l, i) => [l.name, i]));
-  const lastReader = layers.map(() => -1);
-  layers.forEach((layer, j) => {
-    for (const t of inputsOf(layer)) {
-      const i = position.get(t.sourceLayer.name);
-      if (i !== undefined) lastReader[i] = Math.max(lastReader[i] ?? -1, j);
-    }
-  });
+  const lastReader = lastReaders(layers);
   const firstTraining = layers.findIndex(trains);
   const end = firstTraining === -1 ? layers.length - 1 : firstTraining - 1;
   let best = -1;

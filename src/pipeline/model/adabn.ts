@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { InternalError } from '../../errors.js';
 import type { BatchSource } from '../train/source.js';
 import { batchRanges } from '../train/source.js';
-import { inputsOf, outputOf } from './graph.js';
+import { inputsOf, lastReaders, outputOf } from './graph.js';
 import { FreezableBatchNorm } from './layers/batch-norm.js';
 
 /** The model's BatchNorm layers in graph order. */
@@ -65,14 +65,7 @@ class Moments {
  */
 function boundaries(model: tf.LayersModel): number[] {
   const layers = model.layers;
-  const position = new Map(layers.map((l, i) => [l.name, i]));
-  const lastReader = layers.map(() => -1);
-  layers.forEach((layer, j) => {
-    for (const t of inputsOf(layer)) {
-      const i = position.get(t.sourceLayer.name);
-      if (i !== undefined) lastReader[i] = Math.max(lastReader[i] ?? -1, j);
-    }
-  });
+  const lastReader = lastReaders(layers);
   const out: number[] = [];
   let reach = -1;
   layers.forEach((layer, p) => {

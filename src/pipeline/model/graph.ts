@@ -9,6 +9,19 @@ export function inputsOf(layer: tf.layers.Layer): tf.SymbolicTensor[] {
   return layer.inboundNodes[0]?.inputTensors ?? [];
 }
 
+/** For each layer (in topological order), the index of the last layer that reads its output, or -1. */
+export function lastReaders(layers: readonly tf.layers.Layer[]): number[] {
+  const position = new Map(layers.map((l, i) => [l.name, i]));
+  const last = layers.map(() => -1);
+  layers.forEach((layer, j) => {
+    for (const t of inputsOf(layer)) {
+      const i = position.get(t.sourceLayer.name);
+      if (i !== undefined) last[i] = Math.max(last[i] ?? -1, j);
+    }
+  });
+  return last;
+}
+
 export function outputOf(layer: tf.layers.Layer): tf.SymbolicTensor {
   const out = layer.inboundNodes[0]?.outputTensors;
   const first = out?.[0];
