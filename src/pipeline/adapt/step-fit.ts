@@ -32,6 +32,7 @@ import { datasetEntropy } from './selection.js';
 import { minimizeStep, trainableVariables } from './step.js';
 import { featureView, STRENGTH, stepLoss, weakPredictions } from './step-loss.js';
 import { restoreStepState, stepState } from './step-state.js';
+import { yieldToEventLoop } from '../event-loop.js';
 
 /** Per-epoch reports (target test accuracy, target entropy) use at most this many images each. */
 export const REPORT_SAMPLE = 2000;
@@ -45,7 +46,6 @@ export interface AdaptStepSettings {
 }
 
 const STREAMS = ['source', 'targetLabelled', 'unlabelled', 'weak'] as const;
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** At most REPORT_SAMPLE examples of `source`, a fixed draw (the same in every run and epoch). */
 export function reportSample(source: BatchSource, seed: number): BatchSource {

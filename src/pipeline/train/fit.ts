@@ -12,6 +12,7 @@ import type { Progress, ProgressTask } from '../progress.js';
 import { BestWeights, type EarlyStopState } from './early-stop.js';
 import { outOfMemory, reportingOutOfMemory } from './oom.js';
 import { batchRanges, type BatchSource } from './source.js';
+import { yieldToEventLoop } from '../event-loop.js';
 
 /** A type, not an interface, so checkpoints (which keep a step's own numbers too) can hold it as a record. */
 export type EpochMetrics = {
@@ -79,8 +80,6 @@ export interface FitResult {
 }
 
 export { outOfMemory } from './oom.js';
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number, task: ProgressTask | undefined) {
   const order = epochOrder(o.train.count, o.seed, epoch);

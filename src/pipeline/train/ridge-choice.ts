@@ -10,8 +10,7 @@
  */
 import { InternalError, TrainingError } from '../../errors.js';
 import { ridgeSolves, type Features, type RidgeSolution } from './ridge.js';
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+import { yieldToEventLoop } from '../event-loop.js';
 
 /** The softmax temperature's search range: ridge scores of one-hot targets are O(1). */
 export const TEMPERATURE_RANGE = [0.1, 100] as const;
