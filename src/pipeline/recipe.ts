@@ -8,6 +8,7 @@ import { ParamError } from '../errors.js';
 import { parseClassSpec } from './data/classes.js';
 import type { BackboneSpec } from './model/backbones.js';
 import { planFreeze, type FreezePlan } from './model/freeze.js';
+import { chooseHeadSolver } from './params/head-solver.js';
 import type { TrainParams } from './params/train.js';
 import type { StageSpec } from './train/stages.js';
 
@@ -40,7 +41,8 @@ export function checkSourceClasses(params: Pick<TrainParams, 'classes' | 'source
 
 export function planRecipe(params: TrainParams, spec: BackboneSpec): Recipe {
   const first = planFreeze(spec, { convLayers: params.retrained_conv_layers, blocks: params.retrained_blocks });
-  const stages: StageSpec[] = [{ plan: first, learningRate: params.learning_rate, maxEpochs: params.head_solver === 'ridge' ? 1 : params.max_epochs, solver: params.head_solver }];
+  const { solver } = chooseHeadSolver(params, spec);
+  const stages: StageSpec[] = [{ plan: first, learningRate: params.learning_rate, maxEpochs: solver === 'ridge' ? 1 : params.max_epochs, solver }];
   if (params.fine_tune_conv_layers !== 0 || params.fine_tune_blocks !== 0) {
     const second = planFreeze(spec, {
       convLayers: params.fine_tune_conv_layers,

@@ -22,6 +22,7 @@ import { CheckpointError, RunCheckpoints, fingerprintParams } from './checkpoint
 import { CheckpointStore } from './checkpoint/store.js';
 import type { FaultHooks } from '../faults.js';
 import { ensureWritable } from './writable.js';
+import { chooseHeadSolver } from './params/head-solver.js';
 import type { TrainParams } from './params/train.js';
 import { prepareRun, type PreparedRun } from './prepare-run.js';
 import type { CacheSettings } from './train/inputs.js';
@@ -123,11 +124,13 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
     }
   };
 
+  const headSolver = chooseHeadSolver(params, spec);
   await events?.started?.({
     resolvedParams: {
       input_size: String(inputSize),
       num_classes: String(plan.target.classIds.length),
-      effective_head: headOf(params, spec),
+      head: headOf(params, spec),
+      head_solver: headSolver.solver,
       ...trainableParams(plan.target.stages[0]?.plan, ''),
       ...trainableParams(plan.target.stages[1]?.plan, 'fine_tune_'),
     },
@@ -138,6 +141,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
       'transferkit.tensorflow_version': backend.tensorflowVersion ?? 'n/a',
       'transferkit.weights_source': weights.kind,
       'transferkit.augment': params.augment.join(',') || 'none',
+      'transferkit.head_solver_reason': headSolver.reason,
       ...plan.tags,
     },
   });

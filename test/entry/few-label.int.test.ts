@@ -47,7 +47,9 @@ describe('label-scarce recipes end to end', () => {
     assert.ok(Number(tags['transferkit.ridge_temperature']) > 0);
     assert.equal(paramsOf(run)['tta'], 'flip');
     assert.ok(Number.isFinite(run.data.metrics?.find((m) => m.key === 'test_accuracy')?.value));
-    assert.equal(paramsOf(run)['effective_effective_head'], 'linear');
+    assert.equal(paramsOf(run)['effective_head'], 'linear');
+    assert.equal(paramsOf(run)['effective_head_solver'], 'ridge');
+    assert.equal(tags['transferkit.head_solver_reason'], 'head_solver=ridge');
     assert.deepEqual(await historySteps(client, run.info.run_id, 'val_loss'), [0]);
     const meta: unknown = JSON.parse(await readFile(join(out, 'model', 'transferkit.json'), 'utf8'));
     assert.ok(typeof meta === 'object' && meta !== null);

@@ -6,6 +6,7 @@
  * own (a nested base model would lose it: see shared notes), and blocks map to layer ranges.
  */
 import * as tf from '@tensorflow/tfjs';
+import { chooseHeadSolver, type HeadSolverParams } from '../params/head-solver.js';
 import type { BackboneSpec } from './backbones.js';
 import { StepDropout } from './dropout.js';
 import { apply, seededContext } from './spec.js';
@@ -41,9 +42,9 @@ export function headLayers(options: HeadOptions & { readonly head: HeadKind }): 
 }
 
 /** The head a run uses: the `head` parameter; for `auto`, linear when the head is solved (ridge), else the backbone's own. */
-export function headOf(params: { readonly head: HeadKind | 'auto'; readonly head_solver?: 'adam' | 'ridge' }, spec: BackboneSpec): HeadKind {
+export function headOf(params: HeadSolverParams, spec: BackboneSpec): HeadKind {
   if (params.head !== 'auto') return params.head;
-  return params.head_solver === 'ridge' ? 'linear' : spec.head;
+  return chooseHeadSolver(params, spec).solver === 'ridge' ? 'linear' : spec.head;
 }
 
 /** The backbone alone (input → last feature map), e.g. for features of the frozen base. */

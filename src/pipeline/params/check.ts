@@ -19,6 +19,6 @@ export function checkTrainParams(params: TrainParams, spec: BackboneSpec): { inp
       'Parameter "validation_fraction" must be above 0 when use_early_stop is 1 (early stopping watches the validation loss), got 0 (number)',
     );
   }
-  checkFewLabelParams(params);
+  checkFewLabelParams(params, spec);
   return { inputSize };
 }

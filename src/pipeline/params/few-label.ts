@@ -4,15 +4,17 @@
  * the adaptation path, which has its own head and training loop.
  */
 import { ParamError } from '../../errors.js';
+import { chooseHeadSolver, type HeadSolverParams } from './head-solver.js';
 import type { TrainParams } from './train.js';
 
-type FewLabelParams = Pick<TrainParams, 'samples_per_class' | 'head' | 'head_solver' | 'tta' | 'backbone_lr_factor' | 'l2sp_weight' | 'weights' | 'fine_tune_conv_layers' | 'fine_tune_blocks' | 'retrained_conv_layers' | 'retrained_blocks' | 'validation_fraction' | 'adaptation' | 'target_dataset'>;
+type FewLabelParams = HeadSolverParams & Pick<TrainParams, 'tta' | 'backbone_lr_factor' | 'l2sp_weight' | 'fine_tune_conv_layers' | 'fine_tune_blocks'>;
 
-export function checkFewLabelParams(params: FewLabelParams): void {
+/** `spec`: the backbone's name and usual head (what `head_solver=auto` reads). */
+export function checkFewLabelParams(params: FewLabelParams, spec: { readonly head: string; readonly name: string }): void {
   const adapting = params.adaptation !== 'none' || params.target_dataset !== undefined;
   const given: [string, string, boolean][] = [
     ['head', params.head, params.head === 'linear'],
-    ['head_solver', params.head_solver, params.head_solver !== 'adam'],
+    ['head_solver', params.head_solver, params.head_solver === 'ridge'],
     ['tta', params.tta, params.tta !== 'none'],
     ['backbone_lr_factor', String(params.backbone_lr_factor), params.backbone_lr_factor !== 1],
     ['l2sp_weight', String(params.l2sp_weight), params.l2sp_weight !== 0],
@@ -23,7 +25,7 @@ export function checkFewLabelParams(params: FewLabelParams): void {
     throw new ParamError(name, `Parameter "${name}" (${value}) is not available with domain adaptation (adaptation/target_dataset); leave it at its default`);
   }
   checkFineTuning(params);
-  if (params.head_solver !== 'ridge') return;
+  if (chooseHeadSolver(params, spec).solver !== 'ridge') return;
   if (params.head !== 'auto' && params.head !== 'linear') {
     throw new ParamError('head', `Parameter "head" must be "linear" or "auto" with head_solver=ridge (the ridge solve fits a Dense layer on pooled features), got "${params.head}"`);
   }
