@@ -20,16 +20,14 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import pino from 'pino';
 import { createLogger } from '../src/log.js';
 import { loadDataset } from '../src/pipeline/data/registry.js';
-import type { ImageSet } from '../src/pipeline/data/types.js';
 import { parseParams } from '../src/pipeline/params/parse.js';
 import { trainParamsSchema } from '../src/pipeline/params/train.js';
 import { runTraining } from '../src/pipeline/run.js';
-import { BENCH, dataRoot, machine } from './speed-support.js';
+import { BENCH, dataRoot, machine, writeIdxSubset } from './speed-support.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -48,26 +46,9 @@ const TEST = 1000;
 const work = join(await dataRoot(), 'adabn');
 await rm(join(work, 'runs'), { recursive: true, force: true });
 
-/** IDX bytes of the first `n` images / labels of a set (the format Fashion-MNIST ships in). */
-function idx(set: ImageSet, n: number): { images: Buffer; labels: Buffer } {
-  const head = (magic: number, dims: number[]) => {
-    const b = Buffer.alloc(4 + 4 * dims.length);
-    b.writeUInt32BE(magic, 0);
-    dims.forEach((d, i) => b.writeUInt32BE(d, 4 + 4 * i));
-    return b;
-  };
-  return {
-    images: Buffer.concat([head(0x803, [n, set.height, set.width]), Buffer.from(set.images.subarray(0, n * set.height * set.width))]),
-    labels: Buffer.concat([head(0x801, [n]), Buffer.from(Uint8Array.from(set.labels.subarray(0, n)))]),
-  };
-}
 const full = await loadDataset({ name: 'fashion-mnist', cacheDir: join(work, 'download'), fetch, logger: pino({ level: 'silent' }) });
 const dataDir = join(work, 'fashion-subset');
-await mkdir(dataDir, { recursive: true });
-const [train, test] = [idx(full.train, TRAIN), idx(full.test, TEST)];
-for (const [name, bytes] of [['train-images-idx3-ubyte.gz', train.images], ['train-labels-idx1-ubyte.gz', train.labels], ['t10k-images-idx3-ubyte.gz', test.images], ['t10k-labels-idx1-ubyte.gz', test.labels]] as const) {
-  await writeFile(join(dataDir, name), gzipSync(bytes));
-}
+await writeIdxSubset(dataDir, full, TRAIN, TEST);
 
 const logger = createLogger({ level: 'warn' });
 const COMMON = {

@@ -28,6 +28,8 @@ def lite0(**kw):
 BACKBONES = {
     "mobilenet_v2": (keras.applications.MobileNetV2, keras.applications.mobilenet_v2.preprocess_input, None),
     "efficientnet_lite0": (lite0, None, (np.full(3, 127 / 255), np.full(3, (128 / 255) ** 2))),
+    # weights=None: Rescaling(1/255) + Normalization computes (x/255 - mean)/sqrt(variance), ImageNet's.
+    "efficientnet_b0": (keras.applications.EfficientNetB0, None, (np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225]) ** 2)),
 }
 models = {}
 
@@ -75,13 +77,18 @@ def run(job):
     return {"images_per_second": len(x) / seconds, "seconds": seconds, "output_shape": list(y.shape)}
 
 
-print(json.dumps({"ready": True, "keras": keras.__version__, "tensorflow": __import__("tensorflow").__version__}), flush=True)
-for line in sys.stdin:
-    job = json.loads(line)
-    if job["cmd"] == "make":
-        out = make(job)
-    elif job["cmd"] == "run":
-        out = run(job)
-    else:
-        out = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    print(json.dumps(out), flush=True)
+def main():
+    print(json.dumps({"ready": True, "keras": keras.__version__, "tensorflow": __import__("tensorflow").__version__}), flush=True)
+    for line in sys.stdin:
+        job = json.loads(line)
+        if job["cmd"] == "make":
+            out = make(job)
+        elif job["cmd"] == "run":
+            out = run(job)
+        else:
+            out = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+        print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":  # bench/backbones_keras.py imports make and BACKBONES
+    main()

@@ -5,7 +5,7 @@
  * results are never overwritten by small ones.
  *
  *   npm run bench                       # all of them: hours on 2 cores
- *   npm run bench -- --quick            # speed (workload A, small data), tracking, local store, serving, frozen forward
+ *   npm run bench -- --quick            # speed (workload A, small data), tracking, local store, serving, frozen forward, backbones
  *   npm run bench -- --only speed,local-store [--quick]
  *   npm run bench -- --list             # what would run, and how
  *
@@ -49,6 +49,12 @@ const BENCHES: readonly Bench[] = [
     full: tsx('frozen-forward.ts'),
     quick: tsx('frozen-forward.ts', '--quick'),
     needs: 'TensorFlow/Keras in .venv (bash scripts/setup-python.sh --with-keras)',
+  },
+  {
+    name: 'backbones',
+    full: tsx('backbones.ts'),
+    quick: tsx('backbones.ts', '--quick'),
+    needs: "TensorFlow/Keras in .venv (bash scripts/setup-python.sh --with-keras), Debian's dataset-fashion-mnist or a download",
   },
   { name: 'transfer', full: tsx('transfer.ts') },
   { name: 'recommend', full: tsx('recommend.ts') },

@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { BACKBONES } from '../src/pipeline/model/backbones.js';
 import { cifarFixture, writeCifarDir } from '../test/support/make-datasets.js';
 import { makeKerasNotopH5 } from '../test/support/make-keras-h5.js';
+import type { ImageSet } from '../src/pipeline/data/types.js';
+import { gzipSync } from 'node:zlib';
 
 export const REPO = fileURLToPath(new URL('../', import.meta.url));
 export const BENCH = join(REPO, 'bench');
@@ -57,6 +59,29 @@ export async function ensureVggWeights(path: string, seed: number): Promise<stri
   await makeKerasNotopH5(path, VGG_FILTERS.vgg16, { seed });
   await writeFile(marker, want);
   return path;
+}
+
+/** IDX bytes (the format MNIST and Fashion-MNIST ship in) of the first `n` images and labels of a set. */
+function idx(set: ImageSet, n: number): { images: Buffer; labels: Buffer } {
+  const head = (magic: number, dims: number[]) => {
+    const b = Buffer.alloc(4 + 4 * dims.length);
+    b.writeUInt32BE(magic, 0);
+    dims.forEach((d, i) => b.writeUInt32BE(d, 4 + 4 * i));
+    return b;
+  };
+  return {
+    images: Buffer.concat([head(0x803, [n, set.height, set.width]), Buffer.from(set.images.subarray(0, n * set.height * set.width))]),
+    labels: Buffer.concat([head(0x801, [n]), Buffer.from(Uint8Array.from(set.labels.subarray(0, n)))]),
+  };
+}
+
+/** A Fashion-MNIST-style folder (`*-idx?-ubyte.gz`) of the first `trainCount` training and `testCount` test images. */
+export async function writeIdxSubset(dir: string, data: { readonly train: ImageSet; readonly test: ImageSet }, trainCount: number, testCount: number): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const [train, test] = [idx(data.train, trainCount), idx(data.test, testCount)];
+  for (const [name, bytes] of [['train-images-idx3-ubyte.gz', train.images], ['train-labels-idx1-ubyte.gz', train.labels], ['t10k-images-idx3-ubyte.gz', test.images], ['t10k-labels-idx1-ubyte.gz', test.labels]] as const) {
+    await writeFile(join(dir, name), gzipSync(bytes));
+  }
 }
 
 /** True when any file under src/ is newer than dist/entry/cli.js (or dist is missing). */
