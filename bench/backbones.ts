@@ -131,7 +131,7 @@ async function runTk(c: Config, method: Exclude<Method, 'keras'>, cacheDir: stri
   const out = join(work, `${method}-${c.backbone}-${c.size}-${c.workload}`);
   const args = [
     CLI, 'train', '--dataset', 'fashion-mnist', '--data_dir', c.split.dataDir, '--backbone', c.backbone, '--weights', c.h5, '--input_size', String(c.size),
-    '--retrained_blocks', c.workload === 'frozen' ? '0' : '1', '--head', 'pooled', '--samples_per_class', String(c.perClass), '--validation_fraction', String(VALIDATION),
+    '--retrained_blocks', c.workload === 'frozen' ? '0' : '1', '--head', 'pooled', '--head_solver', 'adam', '--samples_per_class', String(c.perClass), '--validation_fraction', String(VALIDATION),
     '--max_epochs', String(opts.epochs), '--use_early_stop', '0', '--batch_size', String(BATCH), '--learning_rate', String(method === 'tk-warm' ? WARM_LR : LR),
     '--dense_units', String(DENSE), '--dropout', String(DROPOUT), '--seed', String(SEED), '--output_dir', out, '--cache_dir', cacheDir,
     '--activation_cache', c.workload === 'frozen' ? 'on' : 'auto', '--log_format', 'json',
