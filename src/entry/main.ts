@@ -14,14 +14,18 @@ const COMMANDS = { train: trainCommand, sweep: sweepCommand, recommend: recommen
 
 /**
  * A closed terminal: SIGHUP, and every write to it fails with EIO, the first one possibly before the
- * SIGHUP handler has run. Unhandled, that error would end the process before the run is stopped and
- * its data sent. So an EIO on stdout/stderr counts as the hang-up itself, and from then on writes to
- * the gone terminal are dropped (no one can read them); any other stream error still throws.
+ * SIGHUP handler has run. A closed pipe (`transferkit train … 2>&1 | head`): every write fails with
+ * EPIPE (Node ignores SIGPIPE). Unhandled, that error would end the process (exit 1) before the run
+ * is stopped and its data sent. So an EIO or EPIPE on stdout/stderr counts as a hang-up: the run
+ * stops as on SIGHUP (KILLED, exit 130), and from then on writes to the gone reader are dropped (no
+ * one can read them); any other stream error still throws.
  */
+const READER_GONE = new Set(['EIO', 'EPIPE', 'ERR_STREAM_DESTROYED']);
+
 function onTerminalGone(hangUp: () => void): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EIO' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+      if (error.code === undefined || !READER_GONE.has(error.code)) throw error;
       hangUp();
     });
   }

@@ -80,7 +80,7 @@ export function abortableFetch(fetch: typeof globalThis.fetch, signal: AbortSign
  * the cache folder. With `stop`, that signal or deps.signal (Ctrl-C) ends the downloads and the steps.
  */
 export function prepareDeps(deps: EntryDeps, cacheDir: string | undefined, stop?: AbortSignal): PrepareDeps {
-  const signal = stop === undefined ? undefined : deps.signal === undefined ? stop : AbortSignal.any([stop, deps.signal]);
+  const signal = stop === undefined ? deps.signal : deps.signal === undefined ? stop : AbortSignal.any([stop, deps.signal]);
   return {
     logger: deps.logger,
     ...(deps.progress === undefined ? {} : { progress: deps.progress }),

@@ -14,6 +14,7 @@ import { loadClassifier, topK, type Classifier } from './classifier.js';
 import { DATASET_PREFIX, datasetBatches, fileBatches, listImageFiles, type Batch, type Skipped } from './inputs.js';
 import type { PredictParams } from './params.js';
 import { writePredictions, type Row } from './write.js';
+import { yieldToEventLoop } from '../pipeline/event-loop.js';
 
 export interface PredictDeps {
   readonly cwd: string;
@@ -24,6 +25,8 @@ export interface PredictDeps {
   readonly cacheDir: string;
   /** `runs:/…` and `models:/…` to a local folder (through the tracking server). */
   readonly resolveModel?: (uri: string) => Promise<string>;
+  /** Ctrl-C, SIGTERM or a gone reader (src/entry/main.ts): stops between batches, nothing written. */
+  readonly signal?: AbortSignal;
 }
 
 export interface PredictResult {
@@ -64,6 +67,8 @@ async function* batchesOf(inputs: readonly string[], p: PredictParams, c: Classi
   yield* gen;
 }
 
+const PROGRESS_MS = 2000;
+
 export async function runPredict(p: PredictParams, positional: readonly string[], deps: PredictDeps): Promise<PredictResult> {
   const t0 = deps.now();
   const inputs = [...positional, ...(p.input === undefined ? [] : [p.input])];
@@ -75,11 +80,14 @@ export async function runPredict(p: PredictParams, positional: readonly string[]
   const skipped: Skipped[] = [];
   let correct = 0;
   let labelled = 0;
+  let lastProgress = -Infinity;
   try {
     for await (const batch of batchesOf(inputs, p, classifier, deps, (s) => {
       skipped.push(s);
       deps.logger.warn({ input: s.id, reason: s.reason }, `skipped ${s.id}: ${s.detail}`);
     })) {
+      await yieldToEventLoop(); // Ctrl-C's handler runs here (tfjs-node's ops resolve as microtasks)
+      deps.signal?.throwIfAborted();
       const probs = await classifier.predict(batch.pixels, batch.items.length);
       const n = classifier.classNames.length;
       batch.items.forEach((item, i) => {
@@ -90,7 +98,11 @@ export async function runPredict(p: PredictParams, positional: readonly string[]
           if (top[0]?.class === item.label) correct++;
         }
       });
-      deps.logger.info({ done: rows.length }, `predicted ${rows.length} image(s)`);
+      // a line on the first batch, then at most every PROGRESS_MS (a log is no place for thousands of lines)
+      if (deps.now() - lastProgress >= PROGRESS_MS) {
+        lastProgress = deps.now();
+        deps.logger.info({ done: rows.length }, `predicted ${rows.length} image(s)`);
+      }
     }
   } finally {
     classifier.dispose();

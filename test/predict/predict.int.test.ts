@@ -17,7 +17,7 @@ import { modelMeta } from '../../src/pipeline/export/meta.js';
 import { BACKBONES } from '../../src/pipeline/model/backbones.js';
 import { buildClassifier } from '../../src/pipeline/model/build.js';
 import { loadClassifier } from '../../src/predict/classifier.js';
-import { childEnv, mlflowRun, runCli, tempDir } from '../support/cli.js';
+import { CLI, childEnv, mlflowRun, runCli, tempDir } from '../support/cli.js';
 import { artifactPaths, clientFor, metricsOf, onlyRun } from '../support/mlflow-checks.js';
 import { startTestServer } from '../support/mlflow-server.js';
 import { png, pixels, put, truncate, type Rgb } from '../support/make-images.js';
@@ -127,6 +127,21 @@ print(json.dumps(m.predict(x, verbose=0).tolist()))`;
     const uri = await runCli(['predict', '--model', 'models:/nothing/1', join(work, 'photos')], env);
     assert.equal(uri.exitCode, 2);
     assert.match(uri.stderr, /models:\/nothing\/1/);
+  });
+
+  it('stops between batches on Ctrl-C or when its reader goes away (a closed pipe): exit 130, no predictions file', async () => {
+    const FASHION = ['--data_dir', '/usr/share/datasets/fashion-mnist', '--batch_size', '4', 'dataset:fashion-mnist'];
+    for (const how of ['SIGINT', 'closed pipe'] as const) {
+      const out = join(work, `stopped-${how.replace(' ', '-')}.csv`);
+      const child = execa('node', [CLI, 'predict', '--model', modelDir, '--output', out, ...FASHION], { env, reject: false, stdin: 'ignore' });
+      // the first progress line: predicting has begun (10,000 images, 2,500 batches: far from done)
+      await new Promise<void>((resolve) => child.stderr?.on('data', (chunk: Buffer) => chunk.toString().includes('predicted') && resolve()));
+      if (how === 'SIGINT') child.kill('SIGINT');
+      else child.stderr?.destroy();
+      const res = await child;
+      assert.equal(res.exitCode, 130, `${how}: ${String(res.stderr).slice(-2000)}`);
+      await assert.rejects(readFile(out), { code: 'ENOENT' }, `${how}: no predictions file`);
+    }
   });
 
   it('runs as the MLproject entry point predict under mlflow run: the run FINISHES with the counts as metrics and the predictions file as an artifact', async () => {
