@@ -79,13 +79,22 @@ async function inputs(perClass: number, test: number): Promise<Split> {
   return { dataDir, splitDir, counts: { train: train.count, validation: validation.count, test: loaded.test.count }, sha256 };
 }
 
-/** The random-weights notop .h5 of a backbone, made by Keras once (frozen_forward_keras.make). */
+const CALIBRATION = { from: POOL, count: 64 };
+
+/**
+ * The random-weights notop .h5 of a backbone, made by Keras once (frozen_forward_keras.make), its
+ * BatchNorm statistics calibrated on CALIBRATION.count training images outside the pool.
+ */
 async function weightsFile(backbone: BenchBackbone): Promise<string> {
   const path = join(root, `${backbone}-random-notop.h5`);
   const marker = `${path}.made.json`;
-  const want = JSON.stringify({ seed: 7, generator: 'bench/frozen_forward_keras.py make' });
+  const want = JSON.stringify({ seed: 7, generator: 'bench/frozen_forward_keras.py make', calibration: CALIBRATION });
   if (existsSync(path) && existsSync(marker) && (await readFile(marker, 'utf8')) === want) return path;
-  const res = await runMeasured(PYTHON, [join(BENCH, 'backbones_keras.py'), 'make', JSON.stringify({ backbone, h5: path, seed: 7 })], childEnv());
+  const pixels = full.train.height * full.train.width;
+  const images = join(root, `calibration-${CALIBRATION.from}-${CALIBRATION.count}.u8`);
+  await writeFile(images, full.train.images.subarray(CALIBRATION.from * pixels, (CALIBRATION.from + CALIBRATION.count) * pixels));
+  const job = { backbone, h5: path, seed: 7, calibrate: { images, count: CALIBRATION.count } };
+  const res = await runMeasured(PYTHON, [join(BENCH, 'backbones_keras.py'), 'make', JSON.stringify(job)], childEnv());
   if (res.exitCode !== 0) throw new Error(`backbones_keras.py make ${backbone} failed:\n${res.stderr.slice(-3000)}`);
   await writeFile(marker, want);
   return path;
@@ -191,7 +200,7 @@ const tfjsNode = z.object({ version: z.string() }).parse(JSON.parse(await readFi
 const mach = await machine({ tfjs: tfjsNode.version, ...(versions === undefined ? {} : { python_tensorflow: versions.tensorflow, python_keras: versions.keras }) });
 const minutes = (performance.now() - t0) / 60000;
 const note = 'Measured while another long benchmark used the same 2 cores (see "CPU taken by others"): absolute times are inflated and noisy; compare ratios within one configuration and peak RSS only.';
-const settings = { seed: SEED, batch_size: BATCH, learning_rate: LR, warm_learning_rate: WARM_LR, dense_units: DENSE, dropout: DROPOUT, validation_fraction: VALIDATION, epochs: opts.epochs, early_stopping: false, train_pool: POOL };
+const settings = { calibration: CALIBRATION, seed: SEED, batch_size: BATCH, learning_rate: LR, warm_learning_rate: WARM_LR, dense_units: DENSE, dropout: DROPOUT, validation_fraction: VALIDATION, epochs: opts.epochs, early_stopping: false, train_pool: POOL };
 const out = { command, commit, date: new Date().toISOString(), minutes, quick: opts.quick, note, machine: mach, settings, weights, results };
 await writeFile(join(BENCH, 'results', `${opts.out}.json`), `${JSON.stringify(out, null, 2)}\n`);
 
@@ -203,7 +212,7 @@ const md = [
   '',
   `**${note}**`,
   '',
-  `Both sides: the same random-weights notop \`.h5\` per backbone (made by Keras, legacy layout, random BatchNorm statistics), Debian's Fashion-MNIST (${counts.join('; ')}; the same images, sha256-checked), pooled head GAP → Dense(${DENSE}, relu) → Dropout(${DROPOUT}) → Dense(10, softmax), Adam ${LR}, batch ${BATCH}, ${opts.epochs} epochs, no early stopping. frozen = retrained_blocks 0 (transferkit: activation cache on); last-stage = retrained_blocks 1, the backbone's \`top\` block trains (transferkit: cache auto, cut before it). Keras: the base called with training=False (its BatchNorm in inference mode, also in the trainable top block; transferkit's trainable BatchNorm normalises each batch), fit on whole arrays (the base forward every epoch). tk-cold: empty cache folder; tk-warm: the same folder, learning rate ${WARM_LR}. Wall = process start to exit; peak RSS = GNU time %M.`,
+  `Both sides: the same random-weights notop \`.h5\` per backbone (made by Keras, legacy layout, BatchNorm statistics calibrated on ${CALIBRATION.count} other training images and perturbed), Debian's Fashion-MNIST (${counts.join('; ')}; the same images, sha256-checked), pooled head GAP → Dense(${DENSE}, relu) → Dropout(${DROPOUT}) → Dense(10, softmax), Adam ${LR}, batch ${BATCH}, ${opts.epochs} epochs, no early stopping. frozen = retrained_blocks 0 (transferkit: activation cache on); last-stage = retrained_blocks 1, the backbone's \`top\` block trains (transferkit: cache auto, cut before it). Keras: the base called with training=False (its BatchNorm in inference mode, also in the trainable top block; transferkit's trainable BatchNorm normalises each batch), fit on whole arrays (the base forward every epoch). tk-cold: empty cache folder; tk-warm: the same folder, learning rate ${WARM_LR}. Wall = process start to exit; peak RSS = GNU time %M.`,
   '',
   ...ratioTable(results),
   '',

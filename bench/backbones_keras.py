@@ -1,8 +1,8 @@
 """Keras side of bench/backbones.ts: one process per measured run, the plain Keras way.
 
-  python bench/backbones_keras.py make JOB    JOB = {"backbone", "h5", "seed"}: the random-weights notop .h5
-      (frozen_forward_keras.make: keras.applications model, random non-trivial BatchNorm statistics,
-      Keras's legacy layout).
+  python bench/backbones_keras.py make JOB    JOB = {"backbone", "h5", "seed", "calibrate": {"images": uint8
+      28x28 file, "count"}}: the random-weights notop .h5 (frozen_forward_keras.make: keras.applications
+      model, random non-trivial BatchNorm statistics calibrated on those images, Keras's legacy layout).
   python bench/backbones_keras.py train JOB   JOB = {"backbone", "h5", "size", "data": dir, "counts":
       {"train", "validation", "test"}, "classes", "epochs", "batch", "lr", "dense_units", "dropout",
       "seed", "trainable_after": layer name or null, "result": path}
@@ -32,16 +32,24 @@ t_import = time.perf_counter() - t_start
 CONSTRUCTORS = {"mobilenet_v2": keras.applications.MobileNetV2, "efficientnet_b0": keras.applications.EfficientNetB0}
 
 
-def read_split(job, name):
-    n, size = job["counts"][name], job["size"]
-    raw = np.fromfile(os.path.join(job["data"], f"{name}.u8"), np.uint8)
-    labels = np.fromfile(os.path.join(job["data"], f"{name}.labels"), np.uint8).astype("int32")
-    if raw.size != n * 28 * 28 or labels.size != n:
-        raise SystemExit(f"{name}: expected {n} images of 28x28, got {raw.size} bytes and {labels.size} labels")
+def images(path, n, size, backbone):
+    """n uint8 28x28 gray images -> RGB at size x size (bilinear, half-pixel centres) -> the backbone's preprocessing."""
+    raw = np.fromfile(path, np.uint8)
+    if raw.size != n * 28 * 28:
+        raise SystemExit(f"{path}: expected {n} images of 28x28, got {raw.size} bytes")
     x = np.repeat(raw.reshape(n, 28, 28, 1).astype("float32"), 3, axis=-1)
     x = tf.image.resize(x, [size, size], method="bilinear").numpy()
-    pre = BACKBONES[job["backbone"]][1]
-    return (x if pre is None else pre(x)), labels, hashlib.sha256(raw.tobytes()).hexdigest()
+    pre = BACKBONES[backbone][1]
+    return (x if pre is None else pre(x)), hashlib.sha256(raw.tobytes()).hexdigest()
+
+
+def read_split(job, name):
+    n = job["counts"][name]
+    labels = np.fromfile(os.path.join(job["data"], f"{name}.labels"), np.uint8).astype("int32")
+    if labels.size != n:
+        raise SystemExit(f"{name}: expected {n} labels, got {labels.size}")
+    x, digest = images(os.path.join(job["data"], f"{name}.u8"), n, job["size"], job["backbone"])
+    return x, labels, digest
 
 
 def build(job):
@@ -106,7 +114,8 @@ def train(job):
 if __name__ == "__main__":
     mode, job = sys.argv[1], json.loads(sys.argv[2])
     if mode == "make":
-        print(json.dumps(make(job)))
+        c = job.get("calibrate")
+        print(json.dumps(make(job, None if c is None else images(c["images"], c["count"], 96, job["backbone"])[0])))
     else:
         out = train(job)
         with open(job["result"], "w") as f:

@@ -45,7 +45,30 @@ def build(name, size):
     return model
 
 
-def make(job):
+def calibrate(model, x, rng):
+    """Moving statistics near the ones `x` (preprocessed 96-px images) produces: one training-mode pass with
+    momentum 0 and dropout off records each BatchNorm's batch statistics, which a small perturbation then
+    moves (variances floored). Arbitrary statistics make a deep random network saturate (ReLU6) or forget
+    its input, so that a head trained on its features stays at chance."""
+    bns = [l for l in model.layers if type(l).__name__ == "BatchNormalization"]
+    drops = [l for l in model.layers if type(l).__name__ == "Dropout"]
+    saved = [bn.momentum for bn in bns], [d.rate for d in drops]
+    for bn in bns:
+        bn.momentum = 0.0
+    for d in drops:
+        d.rate = 0.0
+    model(x, training=True)
+    for bn, momentum in zip(bns, saved[0]):
+        bn.momentum = momentum
+        gamma, beta, mean, var = bn.get_weights()
+        var = np.maximum(var, 0.01 * np.mean(var))
+        bn.set_weights([gamma, beta, mean + rng.normal(0, 0.1, mean.shape[0]) * np.sqrt(var), var * rng.uniform(0.8, 1.25, var.shape[0])])
+    for d, rate in zip(drops, saved[1]):
+        d.rate = rate
+
+
+def make(job, calibration=None):
+    """Random weights and BatchNorm statistics; with `calibration` (images for calibrate), statistics near theirs."""
     keras.utils.set_random_seed(job["seed"])
     rng = np.random.default_rng(job["seed"])
     model = build(job["backbone"], 96)
@@ -53,6 +76,8 @@ def make(job):
         if type(layer).__name__ == "BatchNormalization":
             c = layer.get_weights()[0].shape[0]
             layer.set_weights([rng.uniform(0.5, 1.5, c), rng.normal(0, 0.2, c), rng.normal(0, 0.2, c), rng.uniform(0.5, 2, c)])
+    if calibration is not None:
+        calibrate(model, calibration, rng)
     with h5py.File(job["h5"], "w") as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, model)
     return {"ok": True}
