@@ -88,7 +88,10 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
   const runPhase = async (phase: Phase, p: PhasePlan, w: WeightsSource, keep?: (model: tf.LayersModel, fingerprint: string) => Promise<void>): Promise<PhaseRun> => {
     const { stages } = p;
     const resume = checkpoints.resumeFor(phase);
-    const model = buildClassifier(spec, inputSize, { numClasses: p.classIds.length, denseUnits: params.dense_units, dropout: params.dropout, seed: params.seed, head: headOf(params, spec) });
+    // the solver's choice is the target model's: a source model and the from-scratch baseline train
+    // every layer with Adam, under the head given or the backbone's usual one
+    const head = phase === 'target' ? headOf(params, spec) : params.head === 'auto' ? spec.head : params.head;
+    const model = buildClassifier(spec, inputSize, { numClasses: p.classIds.length, denseUnits: params.dense_units, dropout: params.dropout, seed: params.seed, head });
     try {
       const weightsFingerprint = await loadBaseWeights(model, spec, w);
       logger.info({ phase, backbone: spec.name, inputSize, weights: w.kind, stages: stages.map((s) => s.plan.trainable), steps: stages.map((s) => s.step?.kind ?? 'supervised') }, 'model ready');

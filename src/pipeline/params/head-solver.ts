@@ -6,11 +6,15 @@
  * leave-one-out). So `auto` is ridge where the probe applies and that evidence speaks: a graph backbone
  * whose usual head is pooled, with pretrained weights, the head left at `auto`, every backbone layer
  * frozen in stage 1, no augmentation (the solve sees unaugmented images) and no domain adaptation;
- * and, without a validation split, at least 2 labels per class for leave-one-out. Otherwise Adam,
- * which keeps the seed's recipes (VGG, small CNN: a Flatten head) as they were. The choice and its
- * reason are logged with the run (`effective_head_solver`, tag `transferkit.head_solver_reason`).
+ * and, without a validation split, 2 to 100 labels per class for leave-one-out (the range measured;
+ * its cost grows with the images). Otherwise Adam, which keeps the seed's recipes (VGG, small CNN: a
+ * Flatten head) as they were. A parameter only the Adam head uses, given a value other than its
+ * default (dense_units, dropout; learning_rate and max_epochs when no fine-tuning stage follows),
+ * also means Adam: auto never leaves a given value without effect. The choice and its reason are
+ * logged with the run (`effective_head_solver`, tag `transferkit.head_solver_reason`).
  */
-import type { TrainParams } from './train.js';
+import { parseParams } from './parse.js';
+import { trainParamsSchema, type TrainParams } from './train.js';
 
 export type HeadSolver = 'adam' | 'ridge';
 
@@ -22,20 +26,45 @@ export interface HeadSolverChoice {
 
 export type HeadSolverParams = Pick<
   TrainParams,
-  'head_solver' | 'head' | 'weights' | 'retrained_conv_layers' | 'retrained_blocks' | 'augment' | 'adaptation' | 'target_dataset' | 'validation_fraction' | 'samples_per_class'
+  | 'head_solver' | 'head' | 'weights' | 'source_classes' | 'retrained_conv_layers' | 'retrained_blocks' | 'augment' | 'adaptation' | 'target_dataset'
+  | 'validation_fraction' | 'samples_per_class' | 'dense_units' | 'dropout' | 'learning_rate' | 'max_epochs' | 'fine_tune_conv_layers' | 'fine_tune_blocks'
 >;
+
+/** The most labels per class leave-one-out was measured at (bench/results/imagenet-heads.md). */
+const LOO_MEASURED_UP_TO = 100;
+
+let defaults: TrainParams | undefined;
+
+/** Parameters given that only the Adam head would use (values other than their defaults), as name=value. */
+function adamOnlyGiven(params: HeadSolverParams): string[] {
+  defaults ??= parseParams(trainParamsSchema, {});
+  const d = defaults;
+  const fineTunes = params.fine_tune_conv_layers !== 0 || params.fine_tune_blocks !== 0;
+  const given: [string, number, boolean][] = [
+    ['dense_units', params.dense_units, params.dense_units !== d.dense_units],
+    ['dropout', params.dropout, params.dropout !== d.dropout],
+    ['learning_rate', params.learning_rate, !fineTunes && params.learning_rate !== d.learning_rate],
+    ['max_epochs', params.max_epochs, !fineTunes && params.max_epochs !== d.max_epochs],
+  ];
+  return given.filter(([, , on]) => on).map(([name, value]) => `${name}=${value}`);
+}
 
 /** The first reason `auto` does not take the ridge probe, or undefined when it does. */
 function adamBecause(params: HeadSolverParams, spec: { readonly head: string; readonly name: string }): string | undefined {
   if (spec.head !== 'pooled') return `backbone ${spec.name} keeps its ${spec.head} head trained with Adam`;
   if (params.head !== 'auto') return `head=${params.head} is trained with Adam`;
-  if (params.weights === 'none') return 'weights=none: the probe is for pretrained features';
+  if (params.weights === 'none' && params.source_classes === undefined) return 'weights=none: the probe is for pretrained features';
   if (params.retrained_conv_layers !== 0 || params.retrained_blocks !== 0) return 'stage 1 trains backbone layers';
   if (params.augment.length > 0) return 'augment is on (the probe solves on unaugmented images)';
   if (params.adaptation !== 'none' || params.target_dataset !== undefined) return 'domain adaptation trains its own head';
   if (params.validation_fraction === 0 && typeof params.samples_per_class === 'number' && params.samples_per_class < 2) {
     return 'validation_fraction=0 with 1 label per class leaves nothing for leave-one-out';
   }
+  if (params.validation_fraction === 0 && (params.samples_per_class === 'all' || params.samples_per_class > LOO_MEASURED_UP_TO)) {
+    return `validation_fraction=0 with samples_per_class=${params.samples_per_class}: leave-one-out was measured up to ${LOO_MEASURED_UP_TO} labels per class`;
+  }
+  const given = adamOnlyGiven(params);
+  if (given.length > 0) return `${given.join(', ')} given, which only the Adam head uses`;
   return undefined;
 }
 

@@ -12,6 +12,9 @@ import { InternalError, TrainingError } from '../../errors.js';
 import { ridgeSolves, type Features, type RidgeSolution } from './ridge.js';
 import { yieldToEventLoop } from '../event-loop.js';
 
+/** Whoever did not ask for the probe (head_solver=auto chose it) learns how to do without it. */
+const ADAM_HINT = '; or head_solver=adam to train the head with Adam instead (head_solver=auto, the default, chooses this probe on a frozen pretrained backbone)';
+
 /** The softmax temperature's search range: ridge scores of one-hot targets are O(1). */
 export const TEMPERATURE_RANGE = [0.1, 100] as const;
 
@@ -118,7 +121,7 @@ function requireTwoPerClass(train: Features, numClasses: number): void {
   const short = counts.findIndex((c) => c < 2);
   if (short >= 0) {
     throw new TrainingError(
-      `The linear probe has no validation split, so it chooses λ by leave-one-out, which needs at least 2 training images per class; class ${short} has ${counts[short] ?? 0}. Use more labels per class, or validation_fraction above 0 with at least 2 labels per class`,
+      `The linear probe has no validation split, so it chooses λ by leave-one-out, which needs at least 2 training images per class; class ${short} has ${counts[short] ?? 0}. Use more labels per class, or validation_fraction above 0 with at least 2 labels per class${ADAM_HINT}`,
     );
   }
 }
@@ -162,7 +165,7 @@ export async function chooseRidge(train: Features, validation: Features, numClas
     throw new TrainingError(`The linear probe's ridge system is not positive definite for any λ of its grid (${skipped.join(', ')}); the features may hold values too large for float64`);
   }
   if (candidates.length === 0) {
-    throw new TrainingError(`The linear probe's leave-one-out scores are undefined at every λ of its grid (the fit interpolates the ${train.count} training images); set validation_fraction above 0 to choose λ on a validation split`);
+    throw new TrainingError(`The linear probe's leave-one-out scores are undefined at every λ of its grid (the fit interpolates the ${train.count} training images); set validation_fraction above 0 to choose λ on a validation split${ADAM_HINT}`);
   }
   // solutions are in increasing λ: `<=` lets a later (larger) λ win an exact tie
   let best = 0;

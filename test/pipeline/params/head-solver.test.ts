@@ -40,6 +40,11 @@ describe('head_solver=auto (the default)', () => {
       [{ augment: 'flip' }, /augment is on/],
       [{ adaptation: 'coral', target_dataset: 'usps' }, /domain adaptation/],
       [{ validation_fraction: '0', use_early_stop: '0', samples_per_class: '1' }, /1 label per class/],
+      [{ validation_fraction: '0', use_early_stop: '0', samples_per_class: 'all' }, /samples_per_class=all: leave-one-out was measured up to 100/],
+      [{ validation_fraction: '0', use_early_stop: '0', samples_per_class: '101' }, /samples_per_class=101/],
+      [{ dense_units: '512' }, /dense_units=512 given, which only the Adam head uses/],
+      [{ dropout: '0.3', max_epochs: '50' }, /dropout=0.3, max_epochs=50 given/],
+      [{ learning_rate: '0.01' }, /learning_rate=0.01 given/],
     ];
     for (const [raw, why] of cases) {
       const params = parse({ backbone: 'efficientnet_lite0', ...raw });
@@ -53,8 +58,20 @@ describe('head_solver=auto (the default)', () => {
     }
   });
 
-  it('leave-one-out from 2 labels per class without a validation split', () => {
-    const params = parse({ backbone: 'efficientnet_lite0', validation_fraction: '0', use_early_stop: '0', samples_per_class: '2' });
+  it('leave-one-out from 2 to 100 labels per class without a validation split', () => {
+    for (const k of ['2', '100']) {
+      const params = parse({ backbone: 'efficientnet_lite0', validation_fraction: '0', use_early_stop: '0', samples_per_class: k });
+      assert.equal(chooseHeadSolver(params, lite0).solver, 'ridge', k);
+    }
+  });
+
+  it('a fine-tuning stage uses learning_rate and max_epochs: giving them keeps the probe for stage 1', () => {
+    const params = parse({ backbone: 'efficientnet_lite0', fine_tune_blocks: '1', learning_rate: '0.01', max_epochs: '5' });
+    assert.equal(chooseHeadSolver(params, lite0).solver, 'ridge');
+  });
+
+  it('a source model trained in the run counts as pretrained (weights=none with source_classes)', () => {
+    const params = parse({ backbone: 'efficientnet_lite0', weights: 'none', source_classes: '0-4', classes: '5-9' });
     assert.equal(chooseHeadSolver(params, lite0).solver, 'ridge');
   });
 
