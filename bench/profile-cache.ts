@@ -82,20 +82,20 @@ const logger = createLogger({ level: 'warn' });
 const base = { dtype: 'float16' as const, memoryBudgetBytes: 2048 * 2 ** 20, maxDiskBytes: 20 * 2 ** 30, batchSize: 128, logger, now: () => Date.now() };
 await step(`cachedActivations in memory (no folder), train+val+test`, async () => {
   for (const [name, set] of named) {
-    const key = cacheKey({ weights, cutAfter: split.cutAfter, input, dtype: 'float16', images: digests.get(name) ?? '' });
+    const key = cacheKey({ forward: 'predict', weights, cutAfter: split.cutAfter, input, dtype: 'float16', images: digests.get(name) ?? '' });
     (await cachedActivations(split.prefix, set, input, key, rowSize, { ...base, dir: undefined }))?.store.close();
   }
 });
 const dir = await mkdtemp(join(tmpdir(), 'tk-profile-cache-'));
 await step(`cachedActivations with a cache folder (miss), train+val+test`, async () => {
   for (const [name, set] of named) {
-    const key = cacheKey({ weights, cutAfter: split.cutAfter, input, dtype: 'float16', images: digests.get(name) ?? '' });
+    const key = cacheKey({ forward: 'predict', weights, cutAfter: split.cutAfter, input, dtype: 'float16', images: digests.get(name) ?? '' });
     (await cachedActivations(split.prefix, set, input, key, rowSize, { ...base, dir }))?.store.close();
   }
 });
 await step(`cachedActivations with a cache folder (hit), train+val+test`, async () => {
   for (const [name, set] of named) {
-    const key = cacheKey({ weights, cutAfter: split.cutAfter, input, dtype: 'float16', images: digests.get(name) ?? '' });
+    const key = cacheKey({ forward: 'predict', weights, cutAfter: split.cutAfter, input, dtype: 'float16', images: digests.get(name) ?? '' });
     (await cachedActivations(split.prefix, set, input, key, rowSize, { ...base, dir }))?.store.close();
   }
 });

@@ -1,7 +1,7 @@
 /**
- * What a cache entry is keyed by: everything that determines the activations. The frozen prefix's
- * actual weight values (not a file name: a random init depends on the seed), the cut, the input
- * size and preprocessing, the storage dtype, and the images' own bytes.
+ * What a cache entry is keyed by: everything that determines the activations. The forward that
+ * computes them, the frozen prefix's actual weight values (not a file name: a random init depends on
+ * the seed), the cut, the input size and preprocessing, the storage dtype, and the images' own bytes.
  */
 import { createHash } from 'node:crypto';
 import type * as tf from '@tensorflow/tfjs';
@@ -32,6 +32,11 @@ export function imagesDigest(set: ImageSet): string {
 }
 
 export interface KeyParts {
+  /**
+   * What computed the activations (the compiled forward's mode and revision, e.g. `fused@1`):
+   * forwards differ at float32 rounding, and that can change a run's training path.
+   */
+  readonly forward: string;
   readonly weights: string;
   readonly cutAfter: string;
   readonly input: InputSpec;

@@ -11,6 +11,7 @@ import { cacheKey, imagesDigest, weightsDigest } from '../cache/key.js';
 import { splitAtFreeze, type SplitModel } from '../cache/split.js';
 import { MemoryFeatureStore } from '../cache/store.js';
 import type { ImageSet } from '../data/types.js';
+import { FROZEN_FORWARD_REVISION } from '../model/infer/frozen-forward.js';
 import type { InputSpec } from '../model/input.js';
 import type { Augmentation } from '../params/fields.js';
 import { DomainStatistics, domainForwards, throughPrefix, type AdabnPlan } from './domain-bn.js';
@@ -119,7 +120,7 @@ async function cachedSets(model: tf.LayersModel, split: SplitModel, sets: PhaseS
     const forward = isTarget(spec) ? forwards.target ?? forwards.source : forwards.source;
     const cached = await inDomain(spec, () => {
       // the prefix's weights as they are for this domain: the target statistics give another key
-      const key = cacheKey({ weights: weightsDigest(split.prefix), cutAfter: split.cutAfter, input, dtype: s.dtype, images: imagesDigest(spec.set) });
+      const key = cacheKey({ forward: `${forward.mode}@${FROZEN_FORWARD_REVISION}`, weights: weightsDigest(split.prefix), cutAfter: split.cutAfter, input, dtype: s.dtype, images: imagesDigest(spec.set) });
       return cachedActivations(forward, spec.set, input, key, rowSize, { ...options, memoryBudgetBytes: budget, label: `activation cache (${name})` });
     }).catch((error: unknown) => {
       closeAll();

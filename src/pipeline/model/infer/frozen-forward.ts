@@ -21,6 +21,9 @@ import { planSteps, type ConvStep, type Step } from './plan.js';
 
 export type FrozenForwardMode = 'fused' | 'unfused' | 'predict';
 
+/** Raised whenever a change alters the compiled forward's arithmetic: activation-cache keys carry it. */
+export const FROZEN_FORWARD_REVISION = 1;
+
 export interface FrozenForwardStats {
   readonly layers: number;
   readonly steps: number;
