@@ -109,8 +109,12 @@ export function planSteps(model: tf.LayersModel, fuse: boolean): Step[] {
     if (absorbed.has(layer)) continue;
     const cls = layer.getClassName();
     const convKind = cls === 'Conv2D' ? 'conv2d' : cls === 'DepthwiseConv2D' ? 'depthwise' : undefined;
+    const config = convKind === undefined ? undefined : convConfig.parse(layer.getConfig());
+    // tfjs-layers' DepthwiseConv2D ignores its own dilation_rate, and the steps must compute what the
+    // model does: a dilated depthwise conv runs as the layer itself
+    const dilatedDepthwise = convKind === 'depthwise' && config !== undefined && [config.dilationRate].flat().some((d) => d !== 1);
     // a conv with its own swish (EfficientNet-B0's se_reduce) runs as it is
-    if (!fuse || convKind === undefined || !isFusable(convConfig.parse(layer.getConfig()).activation)) {
+    if (!fuse || convKind === undefined || config === undefined || dilatedDepthwise || !isFusable(config.activation)) {
       steps.push({ kind: 'layer', layer, inputs: inputsOf(layer).map((t) => t.id), output: outputOf(layer).id });
       continue;
     }

@@ -134,6 +134,28 @@ describe('real weights: EfficientNet-Lite0 ImageNet on two photos at 224 px', ()
   });
 });
 
+describe('a dilated DepthwiseConv2D (tfjs-layers ignores its dilation_rate)', () => {
+  it('runs as the layer itself, so fused = predict; a dilated Conv2D (which tfjs applies) is still fused', () => {
+    const input = tf.input({ shape: [10, 10, 3] });
+    let x = tf.layers.depthwiseConv2d({ kernelSize: 3, dilationRate: 2, padding: 'same', useBias: false, name: 'dw', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 8 }) }).apply(input);
+    x = new FreezableBatchNorm({ name: 'dw_bn' }).apply(x);
+    x = tf.layers.reLU({ name: 'dw_relu' }).apply(x);
+    x = tf.layers.conv2d({ filters: 4, kernelSize: 3, dilationRate: 2, padding: 'same', name: 'conv', kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) }).apply(x);
+    if (!(x instanceof tf.SymbolicTensor)) throw new Error('symbolic');
+    const model = tf.model({ inputs: input, outputs: x });
+    for (const l of model.layers) l.trainable = false;
+    setBatchNorms(model, 31);
+    const images = tf.randomNormal([2, 10, 10, 3], 0, 1, 'float32', 7);
+    const f = compileFrozenForward(model, 'fused');
+    const { rel } = relDiff(f.predict(images), predictOne(model, images));
+    assert.equal(f.stats.foldedBatchNorms, 0, 'the depthwise conv is not folded');
+    assert.ok(f.stats.steps >= 4, `steps ${JSON.stringify(f.stats)}`);
+    assert.ok(rel <= TOLERANCE, `max rel diff ${rel}`);
+    f.dispose();
+    model.dispose();
+  });
+});
+
 describe('the fold is checked finely enough to catch a wrong epsilon or channel order', () => {
   const EPS = [0.05, 0.05, 0.05] as const;
 
