@@ -51,16 +51,17 @@ export function samplePoints(points: readonly Point[], count: number, seed: numb
 
 /**
  * What makes two sweeps' points interchangeable: the swept parameters and values, the fixed
- * parameters and the transferkit version. Not `random`, `sweep_seed`, `concurrency` or `force`,
- * which choose or schedule points but do not change any point's result.
+ * parameters, the transferkit version and the defaults of every parameter neither sets (a changed
+ * default, such as head_solver's, changes what a point runs). Not `random`, `sweep_seed`,
+ * `concurrency` or `force`, which choose or schedule points but do not change any point's result.
  */
-export function specHash(dimensions: readonly Dimension[], fixed: Readonly<Record<string, string>>, version: string): string {
+export function specHash(dimensions: readonly Dimension[], fixed: Readonly<Record<string, string>>, version: string, defaults: Readonly<Record<string, unknown>>): string {
+  const sorted = (o: Readonly<Record<string, unknown>>) => Object.keys(o).sort().map((k) => [k, o[k]]);
   const canonical = {
     grid: [...dimensions].sort((a, b) => (a.name < b.name ? -1 : 1)).map((d) => [d.name, [...d.values].sort()]),
-    fixed: Object.keys(fixed)
-      .sort()
-      .map((k) => [k, fixed[k]]),
+    fixed: sorted(fixed),
     version,
+    defaults: sorted(defaults),
   };
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 16);
 }

@@ -66,10 +66,13 @@ describe('sweep spec', () => {
   });
 
   it('hashes the grid, fixed values and version, not the order they were written in', () => {
-    const h = specHash([{ name: 'a', values: ['1', '2'] }, { name: 'b', values: ['x'] }], { max_epochs: '3', seed: '1' }, '0.1.0');
-    assert.equal(h, specHash([{ name: 'b', values: ['x'] }, { name: 'a', values: ['2', '1'] }], { seed: '1', max_epochs: '3' }, '0.1.0'));
-    assert.notEqual(h, specHash([{ name: 'a', values: ['1', '2'] }, { name: 'b', values: ['x'] }], { max_epochs: '4', seed: '1' }, '0.1.0'));
-    assert.notEqual(h, specHash([{ name: 'a', values: ['1', '2'] }, { name: 'b', values: ['x'] }], { max_epochs: '3', seed: '1' }, '0.2.0'));
+    const defaults = { head_solver: 'auto', dropout: 0.5 };
+    const h = specHash([{ name: 'a', values: ['1', '2'] }, { name: 'b', values: ['x'] }], { max_epochs: '3', seed: '1' }, '0.1.0', defaults);
+    assert.equal(h, specHash([{ name: 'b', values: ['x'] }, { name: 'a', values: ['2', '1'] }], { seed: '1', max_epochs: '3' }, '0.1.0', { dropout: 0.5, head_solver: 'auto' }));
+    assert.notEqual(h, specHash([{ name: 'a', values: ['1', '2'] }, { name: 'b', values: ['x'] }], { max_epochs: '4', seed: '1' }, '0.1.0', defaults));
+    assert.notEqual(h, specHash([{ name: 'a', values: ['1', '2'] }, { name: 'b', values: ['x'] }], { max_epochs: '3', seed: '1' }, '0.2.0', defaults));
+    // a changed default changes what every point runs
+    assert.notEqual(h, specHash([{ name: 'a', values: ['1', '2'] }, { name: 'b', values: ['x'] }], { max_epochs: '3', seed: '1' }, '0.1.0', { ...defaults, head_solver: 'adam' }));
   });
 
   it('defaults concurrency to one child per core, bounded by memory (3 GB a child), at least one', () => {
