@@ -148,8 +148,11 @@ export async function adaptBatchNorm(model: tf.LayersModel, images: BatchSource,
           const kept: tf.Tensor[] = [];
           const from = frontier;
           try {
+            // an old batch is needed only for its successor: freed at once, the peak is one frontier
+            // plus one batch, not two frontiers (disposing twice is harmless in tfjs)
             await eachBatch(from, images, o.batchSize, async (x) => {
               kept.push(...runBetween(layers, from, x, cut + 1, [t.id]));
+              if (from.at >= 0) x.dispose();
             });
           } catch (error) {
             kept.forEach((k) => k.dispose());

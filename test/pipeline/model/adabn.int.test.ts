@@ -13,7 +13,8 @@ import { adaptBatchNorm, batchNormLayers } from '../../../src/pipeline/model/ada
 import { buildClassifier } from '../../../src/pipeline/model/build.js';
 import { inputsOf } from '../../../src/pipeline/model/graph.js';
 import { imageBatch } from '../../../src/pipeline/model/input.js';
-import { imageSource } from '../../../src/pipeline/train/source.js';
+import { imageSource, type BatchSource } from '../../../src/pipeline/train/source.js';
+import { FreezableBatchNorm } from '../../../src/pipeline/model/layers/batch-norm.js';
 import { syntheticImageSet } from '../../support/make-datasets.js';
 import { TINY_GRAPH } from '../../support/tiny-graph.js';
 
@@ -141,4 +142,40 @@ describe('AdaBN', () => {
     assert.deepEqual(bnStats(partial, 'stem_bn'), before);
     [kept, recomputed, partial].forEach((m) => m.dispose());
   });
+
+  it('moving to a later block frees each kept batch as its successor is made: at most one block of activations (plus a batch) within the budget', async () => {
+    const [S, C, N, BATCH] = [16, 8, 100, 10];
+    const inp = tf.input({ shape: [S, S, 3] });
+    let x: tf.SymbolicTensor | tf.SymbolicTensor[] | tf.Tensor | tf.Tensor[] = inp;
+    const convs: tf.layers.Layer[] = [];
+    for (let k = 0; k < 4; k++) {
+      const conv = tf.layers.conv2d({ name: `c${k}`, filters: C, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: k }) });
+      convs.push(conv);
+      x = new FreezableBatchNorm({ name: `bn${k}` }).apply(conv.apply(x));
+    }
+    if (!(x instanceof tf.SymbolicTensor)) throw new Error('symbolic');
+    const model = tf.model({ inputs: inp, outputs: x });
+    model.layers.forEach((l) => (l.trainable = false));
+    const images = tf.randomUniform([N, S, S, 3], -1, 1, 'float32', 1);
+    const source: Pick<BatchSource, 'count' | 'batch'> = { count: N, batch: (idx) => tf.gather(images, Array.from(idx)) };
+    // the tensor bytes held beyond what existed before, sampled whenever a conv runs
+    const base = tf.memory().numBytes;
+    let peak = 0;
+    for (const conv of convs) {
+      const call = conv.call.bind(conv);
+      conv.call = (inputs, kwargs) => {
+        peak = Math.max(peak, tf.memory().numBytes - base);
+        return call(inputs, kwargs);
+      };
+    }
+    const frontier = S * S * C * 4 * N;
+    const budget = 1.2 * frontier; // one block's activations fit, two do not
+    const r = await adaptBatchNorm(model, { ...source, labels: new Int32Array(N) }, { batchSize: BATCH, memoryBudgetBytes: budget });
+    assert.deepEqual(r.layers, ['bn0', 'bn1', 'bn2', 'bn3']);
+    assert.ok(peak <= budget, `peak ${peak} bytes of activations against a budget of ${budget} (one block: ${frontier})`);
+    assert.ok(peak >= frontier, `the blocks were kept (peak ${peak})`);
+    images.dispose();
+    model.dispose();
+  });
 });
+
