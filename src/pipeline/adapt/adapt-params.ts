@@ -71,14 +71,6 @@ export function checkAdaptParams(params: TrainParams): void {
     ['fine_tune_conv_layers', params.fine_tune_conv_layers, params.fine_tune_conv_layers !== 0, 'adaptation trains one stage; set retrained_conv_layers instead'],
     ['fine_tune_blocks', params.fine_tune_blocks, params.fine_tune_blocks !== 0, 'adaptation trains one stage; set retrained_blocks instead'],
   ];
-  const unused: [string, unknown, boolean, string][] = [
-    ['adabn_samples', params.adabn_samples, !usesAdabn(params) && params.adabn_samples !== DEFAULTS.adabn_samples, 'AdaBN, which adaptation=adabn and adabn+… use'],
-    ['pseudo_label_views', params.pseudo_label_views, methodOf(params) !== 'pseudo_label' && params.pseudo_label_views !== DEFAULTS.pseudo_label_views, 'pseudo-labels, which adaptation=pseudo_label and adabn+pseudo_label use'],
-    ['pseudo_label_threshold', params.pseudo_label_threshold, methodOf(params) !== 'pseudo_label' && params.pseudo_label_threshold !== DEFAULTS.pseudo_label_threshold, 'pseudo-labels, which adaptation=pseudo_label and adabn+pseudo_label use'],
-  ];
-  for (const [name, value, bad, what] of unused) {
-    if (bad) throw new ParamError(name, `Parameter "${name}" (${JSON.stringify(String(value))}) has no effect with adaptation=${params.adaptation}: it configures ${what}; leave it at its default or choose such an adaptation`);
-  }
   if (methodOf(params) === 'coral' && params.batch_size < 2) {
     throw new ParamError('batch_size', `Parameter "batch_size" must be at least 2 for adaptation=${params.adaptation} (a covariance needs two examples per domain), got ${params.batch_size} (number)`);
   }
