@@ -68,7 +68,7 @@ export async function solveLinearProbe(model: tf.LayersModel, train: BatchSource
     return y;
   };
   const [trainFeatures, valFeatures] = [await readFeatures(train, extract, numClasses, batchSize), await readFeatures(validation, extract, numClasses, batchSize)];
-  const choice = await chooseRidge(trainFeatures, valFeatures, numClasses, undefined, signal);
+  const choice = await chooseRidge(trainFeatures, valFeatures, numClasses, signal === undefined ? {} : { signal });
   const t = choice.temperature;
   const [kernel, bias] = layer.getWeights();
   if (kernel === undefined || bias === undefined || kernel.shape[0] !== trainFeatures.dim) throw new InternalError(`layer ${layer.name} does not take ${trainFeatures.dim} features`);

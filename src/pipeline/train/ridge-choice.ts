@@ -135,7 +135,13 @@ function scored(lambda: number, scores: Float64Array, labels: Int32Array, numCla
  * Fits every λ of the grid on `train` and keeps the one with the lowest validation loss (at its fitted
  * temperature); with an empty `validation`, the lowest leave-one-out loss of the training images.
  */
-export async function chooseRidge(train: Features, validation: Features, numClasses: number, lambdas?: readonly number[], signal?: AbortSignal): Promise<ProbeChoice> {
+export async function chooseRidge(
+  train: Features,
+  validation: Features,
+  numClasses: number,
+  options: { readonly lambdas?: readonly number[]; readonly signal?: AbortSignal } = {},
+): Promise<ProbeChoice> {
+  const { lambdas, signal } = options;
   const selectedOn = validation.count === 0 ? 'leave_one_out' : 'validation';
   if (selectedOn === 'leave_one_out') requireTwoPerClass(train, numClasses);
   if (!validation.values.every(Number.isFinite)) {

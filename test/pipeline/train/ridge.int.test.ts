@@ -124,7 +124,7 @@ describe('ridge linear probe', () => {
     const train = features(8, 40, 4, 21);
     const empty: Features = { values: new Float32Array(0), labels: new Int32Array(0), count: 0, dim: 40 };
     const lambdas = [1e-14, 1e-3, 1, 1e3];
-    const choice = await chooseRidge(train, empty, 4, lambdas);
+    const choice = await chooseRidge(train, empty, 4, { lambdas });
     assert.equal(choice.selectedOn, 'leave_one_out');
     assert.deepEqual(choice.unscored, [1e-14]);
     // the chosen λ has the lowest leave-one-out loss at its own temperature, recomputed here
@@ -136,8 +136,8 @@ describe('ridge linear probe', () => {
     const best = lambdas.slice(1)[losses.indexOf(Math.min(...losses))];
     assert.equal(choice.solution.lambda, best);
     assert.equal(choice.candidates.length, 3);
-    await assert.rejects(chooseRidge(train, empty, 4, [1e-14]), { code: 'ERR_TRAINING', message: /leave-one-out scores are undefined at every λ.*validation_fraction above 0/ });
-    const withValidation = await chooseRidge(train, features(8, 40, 4, 22), 4, lambdas);
+    await assert.rejects(chooseRidge(train, empty, 4, { lambdas: [1e-14] }), { code: 'ERR_TRAINING', message: /leave-one-out scores are undefined at every λ.*validation_fraction above 0/ });
+    const withValidation = await chooseRidge(train, features(8, 40, 4, 22), 4, { lambdas });
     assert.equal(withValidation.selectedOn, 'validation');
     // the event loop gets its turns between λ solves (signals, timers, tracking requests)
     let ticks = 0;
@@ -151,9 +151,9 @@ describe('ridge linear probe', () => {
     solving = false;
     assert.ok(ticks >= 20, `${ticks} event-loop turns during 23 λ solves`);
     // a stop request is honoured between λ solves
-    await assert.rejects(chooseRidge(train, features(8, 40, 4, 22), 4, lambdas, AbortSignal.abort()), { name: 'AbortError' });
+    await assert.rejects(chooseRidge(train, features(8, 40, 4, 22), 4, { lambdas, signal: AbortSignal.abort() }), { name: 'AbortError' });
     // one image per class: leaving it out leaves a class never seen, so leave-one-out is refused
-    await assert.rejects(chooseRidge(features(4, 40, 4, 23), empty, 4, lambdas), { code: 'ERR_TRAINING', message: /at least 2 training images per class; class 0 has 1/ });
+    await assert.rejects(chooseRidge(features(4, 40, 4, 23), empty, 4, { lambdas }), { code: 'ERR_TRAINING', message: /at least 2 training images per class; class 0 has 1/ });
   });
 
   it('chooses λ on the validation split', async () => {
@@ -172,15 +172,15 @@ describe('ridge linear probe', () => {
     const bySmall = labelledBy(0);
     const byLarge = labelledBy(1);
     assert.ok(bySmall.labels.some((y, i) => y !== byLarge.labels[i]), 'the two λ must disagree somewhere for this test to mean anything');
-    const onSmall = await chooseRidge(train, bySmall, 2, [large, small]);
+    const onSmall = await chooseRidge(train, bySmall, 2, { lambdas: [large, small] });
     assert.equal(onSmall.solution.lambda, small);
     assert.equal(onSmall.atEdge, 'low');
     assert.equal(onSmall.candidates[0]?.valAccuracy, 1);
     assert.ok((onSmall.candidates[1]?.valAccuracy ?? 1) < 1);
-    const onLarge = await chooseRidge(train, byLarge, 2, [small, large]);
+    const onLarge = await chooseRidge(train, byLarge, 2, { lambdas: [small, large] });
     assert.equal(onLarge.solution.lambda, large);
     assert.equal(onLarge.atEdge, 'high');
-    const three = await chooseRidge(train, byLarge, 2, [small, 1, large]);
+    const three = await chooseRidge(train, byLarge, 2, { lambdas: [small, 1, large] });
     assert.equal(three.atEdge, three.solution.lambda === 1 ? 'none' : three.solution.lambda === large ? 'high' : 'low');
   });
 
@@ -208,10 +208,10 @@ describe('ridge linear probe', () => {
 
   it('leaves out a λ whose system is not positive definite and chooses among the others', async () => {
     const train = features(20, 5, 2, 4);
-    const choice = await chooseRidge(train, features(10, 5, 2, 9), 2, [-1e6, 1]);
+    const choice = await chooseRidge(train, features(10, 5, 2, 9), 2, { lambdas: [-1e6, 1] });
     assert.deepEqual(choice.skipped, [-1e6]);
     assert.equal(choice.solution.lambda, 1);
-    await assert.rejects(chooseRidge(train, features(10, 5, 2, 9), 2, [-1e6]), { code: 'ERR_TRAINING', message: /not positive definite for any λ/ });
+    await assert.rejects(chooseRidge(train, features(10, 5, 2, 9), 2, { lambdas: [-1e6] }), { code: 'ERR_TRAINING', message: /not positive definite for any λ/ });
   });
 
   it('refuses constant or non-finite features with a coded error naming them', async () => {
