@@ -128,7 +128,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
   };
 
   const headSolver = chooseHeadSolver(params, spec);
-  await events?.started?.({
+  const started = {
     resolvedParams: {
       input_size: String(inputSize),
       num_classes: String(plan.target.classIds.length),
@@ -147,7 +147,8 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
       'transferkit.head_solver_reason': headSolver.reason,
       ...plan.tags,
     },
-  });
+  };
+  await events?.started?.(started);
 
   await checkpoints.replay(events);
   /** A phase a checkpoint says is finished: its result, its exported model folder checked. */
@@ -197,7 +198,9 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
   const closing = plan.close(results, base);
   const finished: RunFinished = { ...base, metrics: closing.metrics, tags: { 'transferkit.weights_fingerprint': target.weightsFingerprint, ...closing.tags } };
   const epochs = { source: source?.result.epochs, target: target.result.epochs, scratch: scratch?.result.epochs };
-  await writeFileAtomic(join(deps.outputDir, 'metrics.json'), `${JSON.stringify({ epochs: target.result.epochs, phases: epochs, ...finished }, null, 2)}\n`);
+  // the file holds what the MLflow run holds: the start's resolved parameters and tags with the end's
+  const file = { epochs: target.result.epochs, phases: epochs, ...finished, resolvedParams: started.resolvedParams, tags: { ...started.tags, ...finished.tags } };
+  await writeFileAtomic(join(deps.outputDir, 'metrics.json'), `${JSON.stringify(file, null, 2)}\n`);
   await plan.writeReport(results, finished, deps.runId);
   await events?.finished?.(finished);
   return finished;

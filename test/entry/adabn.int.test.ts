@@ -46,6 +46,9 @@ describe('adaptation=adabn end to end', () => {
     }
     const file = metricsFile.parse(JSON.parse(await readFile(join(outs.adabn, 'metrics.json'), 'utf8')));
     assert.match(file.tags['transferkit.adaptation_summary'] ?? '', /^adabn: target test /);
+    // the start's tags too, as the MLflow run has them
+    assert.equal(file.tags['transferkit.adaptation'], 'adabn');
+    assert.equal(file.tags['transferkit.head_solver_reason'], 'auto: weights=none: the probe is for pretrained features');
     assert.equal(file.tags['transferkit.adabn_images'], '150');
     assert.equal(file.tags['transferkit.adabn_source_images'], '150', 'the source side re-estimated on as many source images');
     assert.equal(file.tags['transferkit.adabn_layers'], '49', 'every BatchNorm layer of Lite0');
