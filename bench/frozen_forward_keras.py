@@ -10,18 +10,13 @@
       one warm-up predict; answers images/s. Models are kept per (backbone, size).
   {"cmd": "rss"} answers the peak RSS so far.
 """
-import copy, json, resource, sys, time
+import json, os, resource, sys, time
 import numpy as np, keras
-from keras.src.applications import efficientnet
 from keras.src.legacy.saving import legacy_h5_format
 import h5py
 
-
-def lite0(**kw):
-    blocks = copy.deepcopy(efficientnet.DEFAULT_BLOCKS_ARGS)
-    for b in blocks:
-        b["se_ratio"] = 0.0
-    return efficientnet.EfficientNet(1.0, 1.0, 224, 0.2, activation="relu6", blocks_args=blocks, name="efficientnet_lite0", **kw)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "support"))
+from keras_apps import calibrate_batch_norms, lite0  # noqa: E402
 
 
 # name -> (constructor, preprocessing of raw pixels outside the model, in-model normalization or None)
@@ -45,30 +40,8 @@ def build(name, size):
     return model
 
 
-def calibrate(model, x, rng):
-    """Moving statistics near the ones `x` (preprocessed 96-px images) produces: one training-mode pass with
-    momentum 0 and dropout off records each BatchNorm's batch statistics, which a small perturbation then
-    moves (variances floored). Arbitrary statistics make a deep random network saturate (ReLU6) or forget
-    its input, so that a head trained on its features stays at chance."""
-    bns = [l for l in model.layers if type(l).__name__ == "BatchNormalization"]
-    drops = [l for l in model.layers if type(l).__name__ == "Dropout"]
-    saved = [bn.momentum for bn in bns], [d.rate for d in drops]
-    for bn in bns:
-        bn.momentum = 0.0
-    for d in drops:
-        d.rate = 0.0
-    model(x, training=True)
-    for bn, momentum in zip(bns, saved[0]):
-        bn.momentum = momentum
-        gamma, beta, mean, var = bn.get_weights()
-        var = np.maximum(var, 0.01 * np.mean(var))
-        bn.set_weights([gamma, beta, mean + rng.normal(0, 0.1, mean.shape[0]) * np.sqrt(var), var * rng.uniform(0.8, 1.25, var.shape[0])])
-    for d, rate in zip(drops, saved[1]):
-        d.rate = rate
-
-
 def make(job, calibration=None):
-    """Random weights and BatchNorm statistics; with `calibration` (images for calibrate), statistics near theirs."""
+    """Random weights and BatchNorm statistics; with `calibration` (images for calibrate_batch_norms), statistics near theirs."""
     keras.utils.set_random_seed(job["seed"])
     rng = np.random.default_rng(job["seed"])
     model = build(job["backbone"], 96)
@@ -77,7 +50,7 @@ def make(job, calibration=None):
             c = layer.get_weights()[0].shape[0]
             layer.set_weights([rng.uniform(0.5, 1.5, c), rng.normal(0, 0.2, c), rng.normal(0, 0.2, c), rng.uniform(0.5, 2, c)])
     if calibration is not None:
-        calibrate(model, calibration, rng)
+        calibrate_batch_norms(model, calibration, rng)
     with h5py.File(job["h5"], "w") as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, model)
     return {"ok": True}

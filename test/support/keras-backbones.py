@@ -15,23 +15,15 @@ Also every layer's name and class in model order.
 argv[1]: {"outDir": str, "imagesFile": str (float32 [images, size, size, 3], raw 0-255 RGB), "size": int,
           "images": int, "seed": int, "backbones": [name, ...]}
 """
-import copy, json, os, sys
+import json, os, sys
 import numpy as np, h5py, keras
-from keras.src.applications import efficientnet
+from keras_apps import calibrate_batch_norms, lite0  # test/support is on PYTHONPATH (test/support/python.ts)
 from keras.src.legacy.saving import legacy_h5_format
 
 job = json.loads(sys.argv[1])
 size, seed = job["size"], job["seed"]
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
 IMAGENET_STD = np.array([0.229, 0.224, 0.225])
-
-
-def lite0(**kw):
-    # EfficientNet-Lite0 through Keras's own EfficientNet: B0's stages without squeeze-excitation, ReLU6.
-    blocks = copy.deepcopy(efficientnet.DEFAULT_BLOCKS_ARGS)
-    for b in blocks:
-        b["se_ratio"] = 0.0
-    return efficientnet.EfficientNet(1.0, 1.0, 224, 0.2, activation="relu6", blocks_args=blocks, name="efficientnet_lite0", **kw)
 
 
 # name -> (constructor, preprocessing on raw pixels, in-model normalization (mean, variance) or None)
@@ -59,23 +51,7 @@ def randomize(model, rng, x):
             _, _, mean, var = layer.get_weights()
             c = mean.shape[0]
             layer.set_weights([rng.uniform(0.5, 1.5, c), rng.normal(0, 0.2, c), mean, var])
-    bns = [l for l in model.layers if type(l).__name__ == "BatchNormalization"]
-    drops = [l for l in model.layers if type(l).__name__ == "Dropout"]
-    saved = [bn.momentum for bn in bns], [d.rate for d in drops]
-    for bn in bns:
-        bn.momentum = 0.0
-    for d in drops:
-        d.rate = 0.0
-    model(x, training=True)
-    for bn, momentum in zip(bns, saved[0]):
-        bn.momentum = momentum
-        gamma, beta, mean, var = bn.get_weights()
-        c = gamma.shape[0]
-        # Floor: a near-constant channel (dead ReLUs) would blow float32 rounding up by 1/sqrt(epsilon).
-        var = np.maximum(var, 0.01 * np.mean(var))
-        bn.set_weights([gamma, beta, mean + rng.normal(0, 0.1, c) * np.sqrt(var), var * rng.uniform(0.8, 1.25, c)])
-    for d, rate in zip(drops, saved[1]):
-        d.rate = rate
+    calibrate_batch_norms(model, x, rng)
 
 
 def set_normalization(model, mean, variance):

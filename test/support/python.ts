@@ -13,13 +13,16 @@ export function venvPython(): string {
   return python;
 }
 
-/** Runs a Python script in the venv with `job` as JSON in argv[1]; fails the test with the fix when Keras is missing. */
+/**
+ * Runs a Python script in the venv with `job` as JSON in argv[1]; fails the test with the fix when
+ * Keras is missing. test/support is on its PYTHONPATH (keras_apps.py: helpers shared with the benches).
+ */
 export async function runKerasPython(script: string, job: unknown): Promise<string> {
   const hint = 'run `bash scripts/setup-python.sh --with-keras`';
   const python = venvPython();
   try {
     const { stdout } = await promisify(execFile)(python, ['-c', script, JSON.stringify(job)], {
-      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', PYTHONPATH: [join(REPO, 'test', 'support'), process.env['PYTHONPATH']].filter((p) => p !== undefined && p !== '').join(':') },
       maxBuffer: 16 * 1024 * 1024,
     });
     return stdout;
