@@ -12,8 +12,7 @@ import { ParamError } from '../errors.js';
 import { failRun } from '../tracking/run-tracking.js';
 import { TrackingSession, userName } from '../tracking/session.js';
 import { VERSION } from '../version.js';
-import { parseParams } from '../pipeline/params/parse.js';
-import { trainParamsSchema } from '../pipeline/params/train.js';
+import { TRAIN_DEFAULTS } from '../pipeline/params/defaults.js';
 import { defaultConcurrency } from '../sweep/concurrency.js';
 import { specHash } from '../sweep/grid.js';
 import { reportSweep } from '../sweep/report.js';
@@ -51,7 +50,7 @@ export async function sweepCommand(argv: readonly string[], deps: EntryDeps): Pr
     if (!trackingEnabled(deps.env)) throw new ParamError('TRANSFERKIT_TRACKING', 'transferkit sweep needs MLflow tracking (it nests runs and reads their metrics); unset TRANSFERKIT_TRACKING');
     const raw = parseFlags(argv);
     const spec = buildSpec(raw, defaultConcurrency());
-    const hash = specHash(spec.dimensions, spec.fixed, VERSION, parseParams(trainParamsSchema, {}));
+    const hash = specHash(spec.dimensions, spec.fixed, VERSION, TRAIN_DEFAULTS);
     session = await openParent(deps, parentParams(raw, spec), `sweep ${spec.dimensions.map((d) => d.name).join(' x ')}`);
     await session.client.logBatch({ runId: session.runId, tags: { [TAG.specHash]: hash, [TAG.role]: 'parent', 'transferkit.version': VERSION } });
     const dir = join(deps.cwd, 'out', `sweep-${session.runId}`);

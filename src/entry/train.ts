@@ -14,6 +14,7 @@ import { MlflowApiError } from '../mlflow/errors.js';
 import { CheckpointStore } from '../pipeline/checkpoint/store.js';
 import { parseParams } from '../pipeline/params/parse.js';
 import { trainParamsSchema, type TrainParams } from '../pipeline/params/train.js';
+import { TRAIN_DEFAULTS } from '../pipeline/params/defaults.js';
 import { runTraining } from '../pipeline/run.js';
 import { prepareRun, type PrepareDeps, type PreparedRun } from '../pipeline/prepare-run.js';
 import { parseFlags } from './args.js';
@@ -142,8 +143,7 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
     // and waits for the session (the run id, the output folder) only before it writes anything.
     let opening: Promise<TrackingSession> | undefined;
     if (trackingEnabled(deps.env)) {
-      const defaults = parseParams(trainParamsSchema, {});
-      opening = openSession(deps, paramsAsGiven(raw, defaults), target?.runId);
+      opening = openSession(deps, paramsAsGiven(raw, TRAIN_DEFAULTS), target?.runId);
       // awaited below or in the catch; a failure to open fails the run there
       opening.catch(() => undefined);
     }

@@ -90,7 +90,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
     const resume = checkpoints.resumeFor(phase);
     // the solver's choice is the target model's: a source model and the from-scratch baseline train
     // every layer with Adam, under the head given or the backbone's usual one
-    const head = phase === 'target' ? headOf(params, spec) : params.head === 'auto' ? spec.head : params.head;
+    const head = headOf(phase === 'target' ? params : { ...params, head_solver: 'adam' }, spec);
     const model = buildClassifier(spec, inputSize, { numClasses: p.classIds.length, denseUnits: params.dense_units, dropout: params.dropout, seed: params.seed, head });
     try {
       const weightsFingerprint = await loadBaseWeights(model, spec, w);

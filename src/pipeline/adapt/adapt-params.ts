@@ -9,8 +9,8 @@
 import { ParamError } from '../../errors.js';
 import { BACKBONES, type BackboneSpec } from '../model/backbones.js';
 import { ADAPTATION_PARTS } from '../params/adaptations.js';
-import { trainParamsSchema, type TrainParams } from '../params/train.js';
-import { parseParams } from '../params/parse.js';
+import { TRAIN_DEFAULTS } from '../params/defaults.js';
+import type { TrainParams } from '../params/train.js';
 
 export type { AdaptationMethod } from '../params/adaptations.js';
 
@@ -31,7 +31,7 @@ export function checkAdabnBackbone(params: TrainParams, spec: BackboneSpec): voi
   );
 }
 
-const DEFAULTS = parseParams(trainParamsSchema, {});
+const DEFAULTS = TRAIN_DEFAULTS;
 
 /** The parameters of this path that differ from their defaults: `name=value` each. */
 function targetParamsGiven(params: TrainParams): string[] {

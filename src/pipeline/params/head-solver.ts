@@ -13,8 +13,8 @@
  * also means Adam: auto never leaves a given value without effect. The choice and its reason are
  * logged with the run (`effective_head_solver`, tag `transferkit.head_solver_reason`).
  */
-import { parseParams } from './parse.js';
-import { trainParamsSchema, type TrainParams } from './train.js';
+import { TRAIN_DEFAULTS } from './defaults.js';
+import type { TrainParams } from './train.js';
 
 export type HeadSolver = 'adam' | 'ridge';
 
@@ -33,12 +33,9 @@ export type HeadSolverParams = Pick<
 /** The most labels per class leave-one-out was measured at (bench/results/imagenet-heads.md). */
 const LOO_MEASURED_UP_TO = 100;
 
-let defaults: TrainParams | undefined;
-
 /** Parameters given that only the Adam head would use (values other than their defaults), as name=value. */
 function adamOnlyGiven(params: HeadSolverParams): string[] {
-  defaults ??= parseParams(trainParamsSchema, {});
-  const d = defaults;
+  const d = TRAIN_DEFAULTS;
   const fineTunes = params.fine_tune_conv_layers !== 0 || params.fine_tune_blocks !== 0;
   const given: [string, number, boolean][] = [
     ['dense_units', params.dense_units, params.dense_units !== d.dense_units],
