@@ -87,10 +87,16 @@ const IDX_ROLES = ['trainImages', 'trainLabels', 'testImages', 'testLabels'] as 
 
 /** Reads the four IDX files of `dir` (`NAME.gz` or uncompressed `NAME`), gunzipping in parallel. */
 async function loadIdxDir(spec: IdxDatasetSpec, dir: string, logger: DownloadLogger, kind: 'local' | 'system' | 'cache'): Promise<Loaded> {
-  const read = await Promise.all(IDX_ROLES.map(async (role) => {
+  // every file is located before any is read, so a missing one is named in the roles' order (not
+  // whichever check happened to finish first)
+  const paths = await Promise.all(IDX_ROLES.map((role) => {
+    const file = spec.files[role];
+    return firstFile([join(dir, file.fileName), join(dir, file.fileName.replace(/\.gz$/, ''))]);
+  }));
+  const read = await Promise.all(IDX_ROLES.map(async (role, i) => {
     const file = spec.files[role];
     const plain = file.fileName.replace(/\.gz$/, '');
-    const path = await firstFile([join(dir, file.fileName), join(dir, plain)]);
+    const path = paths[i];
     if (path === undefined) throw new DataError(`${spec.name}: ${dir} has neither ${file.fileName} nor ${plain}`);
     const content = await readIdxFile(path);
     let verified: boolean;
