@@ -12,6 +12,10 @@
  *   npm run build && node --import tsx bench/imagenet-features.ts [--seeds 1,2,3] [--budgets 10,100] [--sizes 96] [--epochs 30]
  *     [--configs lite0_imagenet_frozen,...] [--name imagenet-features] [--choose_size 1] [--resume 1] [--render_only 1] [--note TEXT]
  *
+ * lite0_imagenet_ridge_prior is the probe at 1 label per class without a validation split (λ from its
+ * prior, ridge-prior.ts); it shares lite0_imagenet_ridge's activation cache. Ridge runs record the
+ * probe's λ, relative λ, temperature and what chose λ (the λ prior's calibration reads them).
+ *
  * --sizes lists input sides for the Lite0 configs (the small CNN runs at 28 px whatever the size);
  * --choose_size 1 applies the input-size rule (imagenet-support.ts chooseSize) to lite0_imagenet_frozen.
  * --keep_cache 1 keeps the activation caches left by an earlier start (its runs' wall times are then warm).
@@ -70,13 +74,19 @@ const CONFIGS = {
   small_cnn_scratch: () => ['--backbone', 'small-cnn', '--weights', 'none', '--retrained_conv_layers', 'all'],
   lite0_imagenet_ridge: (size: number) => ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', String(size), '--retrained_conv_layers', '0', '--head_solver', 'ridge'],
   lite0_imagenet_naive: (size: number) => ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', String(size), '--retrained_conv_layers', '0', '--head', 'flatten'],
+  lite0_imagenet_ridge_prior: (size: number) => ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', String(size), '--retrained_conv_layers', '0', '--head_solver', 'ridge'],
 } as const;
-/** The smallest budget a config applies to: leave-one-out needs 2 labels per class (params/few-label.ts refuses fewer). */
+/** The smallest budget a config applies to: leave-one-out needs 2 labels per class. */
 const MIN_BUDGET: Partial<Record<keyof typeof CONFIGS, number>> = { lite0_imagenet_ridge: 2 };
-/** Configs that replace the budget's protocol: the ridge probe trains on all k labels and picks λ by leave-one-out (no validation split, one solve). */
+/** The largest: with 1 label per class and no validation split the probe's λ comes from its prior (ridge-prior.ts); from 2 on it is leave-one-out, lite0_imagenet_ridge. */
+const MAX_BUDGET: Partial<Record<keyof typeof CONFIGS, number>> = { lite0_imagenet_ridge_prior: 1 };
+/** Configs that replace the budget's protocol: the ridge probe trains on all k labels and picks λ by leave-one-out, or its prior at 1 label (no validation split, one solve). */
 const PROTOCOL: Partial<Record<keyof typeof CONFIGS, readonly string[]>> = {
   lite0_imagenet_ridge: ['--validation_fraction', '0', '--use_early_stop', '0'],
+  lite0_imagenet_ridge_prior: ['--validation_fraction', '0', '--use_early_stop', '0'],
 };
+/** Configs whose activations are another's (same backbone, weights, size and frozen layers): one cache, so the test images' activations are computed once. */
+const CACHE_OF: Partial<Record<keyof typeof CONFIGS, keyof typeof CONFIGS>> = { lite0_imagenet_ridge_prior: 'lite0_imagenet_ridge' };
 const LABELS: Record<keyof typeof CONFIGS, string> = {
   lite0_imagenet_frozen: 'Lite0 ImageNet, frozen, pooled head',
   lite0_imagenet_finetune_last: 'Lite0 ImageNet, last block (top) trained',
@@ -85,6 +95,7 @@ const LABELS: Record<keyof typeof CONFIGS, string> = {
   small_cnn_scratch: 'small CNN from scratch, 28 px',
   lite0_imagenet_ridge: 'Lite0 ImageNet, frozen, ridge probe (all k labels train, λ by leave-one-out)',
   lite0_imagenet_naive: "Lite0 ImageNet, frozen, the seed's Flatten head (Adam)",
+  lite0_imagenet_ridge_prior: 'Lite0 ImageNet, frozen, ridge probe (all k labels train, λ from the prior)',
 };
 type Config = keyof typeof CONFIGS;
 const isConfig = (c: string): c is Config => c in CONFIGS;
@@ -95,7 +106,8 @@ const notes = [...new Set([...(previous?.notes ?? []), note])].filter((n) => n !
 const protocols = budgets.map((b) => ({ budget: b, ...protocolFor(b, fraction, epochs, patience) }));
 const mach = await machine({});
 
-const applies = (config: Config, budget: number) => budget >= (MIN_BUDGET[config] ?? 1);
+const applies = (config: Config, budget: number) => budget >= (MIN_BUDGET[config] ?? 1) && budget <= (MAX_BUDGET[config] ?? Number.POSITIVE_INFINITY);
+const cacheDir = (config: Config, size: number) => join(work, `cache-${CACHE_OF[config] ?? config}-${size}`);
 const wanted = chosen.reduce((n, c) => n + budgets.filter((b) => applies(c, b)).length, 0) * sizes.length * seeds.length;
 async function write(runs: readonly Run[]): Promise<void> {
   const done = cells(runs, chosen, sizes, budgets).reduce((n, c) => n + c.n, 0) >= wanted;
@@ -110,7 +122,8 @@ async function write(runs: readonly Run[]): Promise<void> {
     '',
     'Protocol per budget (the same for every config):',
     ...protocols.map((p) => `- ${p.budget}/class: ${p.text}`),
-    ...chosen.flatMap((c) => budgets.filter((b) => !applies(c, b)).map((b) => `- ${LABELS[c]}: not run at ${b}/class (it needs at least ${MIN_BUDGET[c] ?? 1}; transferkit refuses fewer)`)),
+    ...chosen.flatMap((c) => budgets.filter((b) => b < (MIN_BUDGET[c] ?? 1)).map((b) => `- ${LABELS[c]}: not run at ${b}/class (it needs at least ${MIN_BUDGET[c] ?? 1})`)),
+    ...chosen.flatMap((c) => budgets.filter((b) => b > (MAX_BUDGET[c] ?? Number.POSITIVE_INFINITY)).map((b) => `- ${LABELS[c]}: not run at ${b}/class (only up to ${MAX_BUDGET[c] ?? 1}: above, the same runs as leave-one-out)`)),
     ...chosen.flatMap((c) => { const own = PROTOCOL[c]; return own === undefined ? [] : [`- except ${LABELS[c]}: \`${own.join(' ')}\` at every budget`]; }),
     '',
     `Measured at commit ${[...new Set(runs.map((r) => r.commit))].join(', ') || commit} on ${mach.cpu_model} (${mach.cpus} CPUs shared with other sessions), node ${mach.node}, with:`,
@@ -128,9 +141,17 @@ async function write(runs: readonly Run[]): Promise<void> {
   await writeFile(join(BENCH, 'results', `${name}.md`), `${md.join('\n')}\n`);
 }
 
+/** The ridge probe's λ, relative λ, temperature and what chose λ, from the run's tags; undefined for an Adam head. */
+function ridgeTags(tags: Readonly<Record<string, string>>): Run['ridge'] {
+  const on = tags['transferkit.ridge_selected_on'];
+  if (on === undefined) return undefined;
+  const num = (key: string) => z.coerce.number().parse(tags[`transferkit.${key}`]);
+  return { lambda: num('ridge_lambda'), lambda_relative: num('ridge_lambda_relative'), temperature: num('ridge_temperature'), selected_on: on };
+}
+
 const runs: Run[] = [...(previous?.runs ?? [])];
 // --keep_cache 1 keeps the activation caches of an earlier, stopped start (same key = same activations; the cold wall times are then not cold)
-if (!keepCache) for (const config of chosen) for (const size of sizes) await rm(join(work, `cache-${config}-${size}`), { recursive: true, force: true });
+if (!keepCache) for (const config of chosen) for (const size of sizes) await rm(cacheDir(config, size), { recursive: true, force: true });
 for (const size of renderOnly ? [] : sizes) {
   for (const p of protocols) {
     for (const seed of seeds) {
@@ -139,12 +160,13 @@ for (const size of renderOnly ? [] : sizes) {
         if (runs.length === (previous?.runs.length ?? 0) && (await distIsStale())) throw new Error('dist/ is older than src/: run `npm run build` first');
         const out = join(work, `${config}-${size}-${p.budget}-${seed}`);
         await rm(out, { recursive: true, force: true });
-        const all = ['train', '--dataset', 'fashion-mnist', '--samples_per_class', String(p.budget), '--seed', String(seed), ...(PROTOCOL[config] ?? p.args), ...CONFIGS[config](size), '--output_dir', out, '--cache_dir', join(work, `cache-${config}-${size}`)];
+        const all = ['train', '--dataset', 'fashion-mnist', '--samples_per_class', String(p.budget), '--seed', String(seed), ...(PROTOCOL[config] ?? p.args), ...CONFIGS[config](size), '--output_dir', out, '--cache_dir', cacheDir(config, size)];
         const res = await runMeasured('node', [CLI, ...all], env);
         if (res.exitCode !== 0) throw new Error(`${all.join(' ')} failed:\n${res.stderr.slice(-2000)}`);
         const m = metricsFile.parse(JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')));
         await rm(join(out, 'checkpoints'), { recursive: true, force: true });
-        runs.push({ config, size, budget: p.budget, seed, commit, accuracy: m.test.accuracy, best_epoch: m.bestEpoch, epochs_run: m.metrics.stage1_epochs, activation_cache: m.tags['transferkit.activation_cache'] ?? 'none', wall_seconds: res.wallSeconds, peak_rss_mb: res.peakRssMB, cpu_seconds: res.cpuSeconds, contention: res.contention });
+        const ridge = ridgeTags(m.tags);
+        runs.push({ config, size, budget: p.budget, seed, commit, accuracy: m.test.accuracy, best_epoch: m.bestEpoch, epochs_run: m.metrics.stage1_epochs, activation_cache: m.tags['transferkit.activation_cache'] ?? 'none', wall_seconds: res.wallSeconds, peak_rss_mb: res.peakRssMB, cpu_seconds: res.cpuSeconds, contention: res.contention, ...(ridge === undefined ? {} : { ridge }) });
         log(`${size} px ${p.budget}/class seed ${seed} ${config}: ${(m.test.accuracy * 100).toFixed(2)}% (${res.wallSeconds.toFixed(0)} s, ${res.peakRssMB.toFixed(0)} MB, contention ${(res.contention * 100).toFixed(0)}%)`);
         await write(runs);
       }

@@ -22,6 +22,8 @@ export const runSchema = z.object({
   cpu_seconds: z.number(),
   /** Share of the machine's CPU used by other processes while the run ran (runMeasured). */
   contention: z.number(),
+  /** The ridge probe's tags (transferkit.ridge_*): λ, λ / (trace(ZᵀZ)/d), temperature, and what chose λ; absent for Adam heads and runs recorded before they were kept. */
+  ridge: z.object({ lambda: z.number(), lambda_relative: z.number(), temperature: z.number(), selected_on: z.string() }).optional(),
 });
 export type Run = z.infer<typeof runSchema>;
 

@@ -134,6 +134,7 @@ export async function probeStage(model: tf.LayersModel, train: BatchSource, vali
   );
   const tags = {
     'transferkit.ridge_lambda': String(choice.solution.lambda),
+    'transferkit.ridge_lambda_relative': String(choice.solution.lambda / choice.lambdaScale),
     'transferkit.ridge_temperature': String(choice.temperature),
     'transferkit.ridge_lambda_at_edge': choice.atEdge,
     'transferkit.ridge_selected_on': choice.selectedOn,

@@ -89,6 +89,8 @@ export interface ProbeChoice {
   readonly unscored: readonly number[];
   /** `low`/`high`: the chosen λ is the grid's smallest/largest solved one (the best may lie beyond); else `none`. */
   readonly atEdge: 'low' | 'high' | 'none';
+  /** trace(ZᵀZ) / d of the training features (ridge.ts): λ / lambdaScale is the relative λ the λ prior is calibrated in. */
+  readonly lambdaScale: number;
 }
 
 /**
@@ -151,10 +153,12 @@ export async function chooseRidge(
   const unscored: number[] = [];
   const solutions: RidgeSolution[] = [];
   const candidates: Candidate[] = [];
-  for (const { lambda, solution } of ridgeSolves(train, numClasses, lambdas, selectedOn === 'leave_one_out')) {
+  let lambdaScale = Number.NaN;
+  for (const { lambda, scale, solution } of ridgeSolves(train, numClasses, lambdas, selectedOn === 'leave_one_out')) {
     // a solve can take seconds (leave-one-out at many images): signals, timers and tracking get their turn between them
     await yieldToEventLoop();
     signal?.throwIfAborted();
+    lambdaScale = scale;
     if (solution === undefined) {
       skipped.push(lambda);
       continue;
@@ -182,5 +186,5 @@ export async function chooseRidge(
   const chosen = candidates[best];
   if (solution === undefined || chosen === undefined) throw new InternalError('chooseRidge: no λ candidates');
   const atEdge = candidates.length < 2 ? 'none' : best === 0 ? 'low' : best === candidates.length - 1 ? 'high' : 'none';
-  return { solution, temperature: chosen.temperature, candidates, skipped, selectedOn, unscored, atEdge };
+  return { solution, temperature: chosen.temperature, candidates, skipped, selectedOn, unscored, atEdge, lambdaScale };
 }

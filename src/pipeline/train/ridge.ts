@@ -156,19 +156,31 @@ export interface RidgeGrid {
   readonly lambdas: readonly number[];
 }
 
+/** λ values in the grid's unit trace(ZᵀZ) / d (the λ prior's form: ridge-prior.ts), rather than absolute. */
+export interface RelativeLambdas {
+  readonly relative: readonly number[];
+}
+
 /**
- * The ridge solution for each λ in increasing order (absolute values; default: LAMBDA_EXPONENTS times
- * trace(ZᵀZ) / d), sharing one Gram matrix, one λ at a time (undefined where the system is not
- * positive definite), so a caller can yield to the event loop between solves.
+ * The ridge solution for each λ in increasing order (absolute values, or relative ones times
+ * trace(ZᵀZ) / d; default: LAMBDA_EXPONENTS relative), sharing one Gram matrix, one λ at a time
+ * (undefined where the system is not positive definite), so a caller can yield to the event loop
+ * between solves. `scale` is trace(ZᵀZ) / d, the unit of relative λ.
  */
-export function* ridgeSolves(train: Features, numClasses: number, lambdas?: readonly number[], withLeverage = false): Generator<{ readonly lambda: number; readonly solution: RidgeSolution | undefined }> {
+export function* ridgeSolves(
+  train: Features,
+  numClasses: number,
+  lambdas?: readonly number[] | RelativeLambdas,
+  withLeverage = false,
+): Generator<{ readonly lambda: number; readonly scale: number; readonly solution: RidgeSolution | undefined }> {
   const sys = ridgeSystem(train, numClasses);
-  const grid = [...(lambdas ?? LAMBDA_EXPONENTS.map((e) => sys.scale * 10 ** e))].sort((a, b) => a - b);
-  for (const lambda of grid) yield { lambda, solution: solve(sys, lambda, withLeverage) };
+  const absolute = lambdas === undefined ? LAMBDA_EXPONENTS.map((e) => sys.scale * 10 ** e) : 'relative' in lambdas ? lambdas.relative.map((r) => sys.scale * r) : lambdas;
+  const grid = [...absolute].sort((a, b) => a - b);
+  for (const lambda of grid) yield { lambda, scale: sys.scale, solution: solve(sys, lambda, withLeverage) };
 }
 
 /** Every λ's solution at once (ridgeSolves collected). */
-export function ridgeGrid(train: Features, numClasses: number, lambdas?: readonly number[], withLeverage = false): RidgeGrid {
+export function ridgeGrid(train: Features, numClasses: number, lambdas?: readonly number[] | RelativeLambdas, withLeverage = false): RidgeGrid {
   const solutions: RidgeSolution[] = [];
   const skipped: number[] = [];
   const grid: number[] = [];
@@ -180,6 +192,6 @@ export function ridgeGrid(train: Features, numClasses: number, lambdas?: readonl
   return { solutions, skipped, lambdas: grid };
 }
 
-export function ridgeSolutions(train: Features, numClasses: number, lambdas?: readonly number[]): RidgeSolution[] {
+export function ridgeSolutions(train: Features, numClasses: number, lambdas?: readonly number[] | RelativeLambdas): RidgeSolution[] {
   return [...ridgeGrid(train, numClasses, lambdas).solutions];
 }
