@@ -1,6 +1,7 @@
 /**
  * Checks of the label-scarce recipes' parameters (issue 17): the ridge-solved linear probe needs a
- * linear head on a frozen backbone (λ is chosen on the validation split, or by leave-one-out without one); none of them applies to
+ * linear head on a frozen backbone (λ is chosen on the validation split, by leave-one-out without one, or from its prior at 1 label
+ * per class: train/ridge-choice.ts); none of them applies to
  * the adaptation path, which has its own head and training loop.
  */
 import { ParamError } from '../../errors.js';
@@ -28,12 +29,6 @@ export function checkFewLabelParams(params: FewLabelParams, spec: { readonly hea
   if (chooseHeadSolver(params, spec).solver !== 'ridge') return;
   if (params.head !== 'auto' && params.head !== 'linear') {
     throw new ParamError('head', `Parameter "head" must be "linear" or "auto" with head_solver=ridge (the ridge solve fits a Dense layer on pooled features), got "${params.head}"`);
-  }
-  if (params.validation_fraction === 0 && typeof params.samples_per_class === 'number' && params.samples_per_class < 2) {
-    throw new ParamError(
-      'samples_per_class',
-      `Parameter "samples_per_class" must be at least 2 with head_solver=ridge and validation_fraction=0 (λ is then chosen by leave-one-out, and leaving out a class's only image leaves nothing to learn it from), got ${params.samples_per_class}`,
-    );
   }
   const retrained = params.retrained_blocks !== 0 ? (['retrained_blocks', params.retrained_blocks] as const) : params.retrained_conv_layers !== 0 ? (['retrained_conv_layers', params.retrained_conv_layers] as const) : undefined;
   if (retrained !== undefined) {

@@ -2,7 +2,7 @@
  * A training stage solved instead of trained (`head_solver=ridge`): the linear probe. Everything but
  * the final Dense softmax layer is frozen, so the model is fixed features → Dense; the features of
  * the training and validation sets (the cached pooled activations when the cache is on) are read
- * once, ridge.ts solves the Dense layer in closed form with λ chosen on validation (ridge-choice.ts), and the solution
+ * once, ridge.ts solves the Dense layer in closed form with λ chosen on validation, by leave-one-out, or from its prior (ridge-choice.ts), and the solution
  * (scaled by the fitted temperature) is written into the layer. The model stays an ordinary model:
  * export, predict and MLflow Models see a Dense softmax layer. The stage counts as one epoch.
  */
@@ -104,7 +104,8 @@ export interface ProbeStageResult extends FitResult {
  * Runs the probe as a stage: one "epoch" whose metrics are the solved layer's training and validation
  * loss and accuracy. The validation split (or, without one, the training images' leave-one-out scores)
  * chose λ and the temperature, so its metrics are not held out (tag transferkit.ridge_selected_on =
- * validation | leave_one_out); the tags travel with the checkpoint, so a resume keeps them.
+ * validation | leave_one_out; `prior` when neither could: ridge-prior.ts); the tags travel with the
+ * checkpoint, so a resume keeps them.
  */
 export async function probeStage(model: tf.LayersModel, train: BatchSource, validation: BatchSource, o: ProbeStageOptions): Promise<ProbeStageResult> {
   const finished = o.resume?.done === true ? o.resume.epochs.at(-1) : undefined;
@@ -127,10 +128,14 @@ export async function probeStage(model: tf.LayersModel, train: BatchSource, vali
       `linear probe: the chosen λ is the grid's ${choice.atEdge === 'low' ? 'smallest' : 'largest'}; the best may lie beyond it (few images make the choice noisy)`,
     );
   }
-  const on = choice.selectedOn === 'validation' ? 'the validation split: its metrics are not held out' : 'the training images\' leave-one-out scores (no validation split)';
+  const on = {
+    validation: 'chosen on the validation split: its metrics are not held out',
+    leave_one_out: 'chosen on the training images\' leave-one-out scores (no validation split)',
+    prior: 'from their prior (no validation split, and a class with a single training image leaves nothing for leave-one-out)',
+  }[choice.selectedOn];
   o.logger.info(
-    { ridge_lambda: choice.solution.lambda, temperature: choice.temperature, val_accuracy: val.accuracy, candidates: choice.candidates.length, selected_on: choice.selectedOn },
-    `linear probe solved (ridge, λ and temperature chosen on ${on})`,
+    { ridge_lambda: choice.solution.lambda, ridge_lambda_relative: choice.solution.lambda / choice.lambdaScale, temperature: choice.temperature, val_accuracy: val.accuracy, candidates: choice.candidates.length, selected_on: choice.selectedOn },
+    `linear probe solved (ridge, λ and temperature ${on})`,
   );
   const tags = {
     'transferkit.ridge_lambda': String(choice.solution.lambda),

@@ -1,6 +1,7 @@
 /**
  * Choosing the linear probe's λ (ridge.ts) on the validation split, or, when there is none
- * (validation_fraction=0, e.g. one label per class), on the training images' leave-one-out scores. Every λ's scores get the softmax
+ * (validation_fraction=0), on the training images' leave-one-out scores; with a single training image
+ * in some class, neither can score λ, and it comes from a prior (ridge-prior.ts). Every λ's scores get the softmax
  * temperature that minimises the validation log-loss (ridge scores are not calibrated probabilities),
  * and the λ with the lowest of those losses wins, exact ties going to the larger λ (the simpler model).
  * Not accuracy first: with a few validation images per class accuracy is flat over much of the grid,
@@ -11,6 +12,7 @@
 import { InternalError, TrainingError } from '../../errors.js';
 import { ridgeSolves, type Features, type RidgeSolution } from './ridge.js';
 import { yieldToEventLoop } from '../event-loop.js';
+import { RIDGE_LAMBDA_PRIOR, RIDGE_TEMPERATURE_PRIOR } from './ridge-prior.js';
 
 /** Whoever did not ask for the probe (head_solver=auto chose it) learns how to do without it. */
 const ADAM_HINT = '; or head_solver=adam to train the head with Adam instead (head_solver=auto, the default, chooses this probe on a frozen pretrained backbone)';
@@ -83,8 +85,8 @@ export interface ProbeChoice {
   readonly candidates: readonly Candidate[];
   /** λ of the grid left out because its system was not positive definite. */
   readonly skipped: readonly number[];
-  /** What scored the candidates: the validation split, or the leave-one-out scores of the training images. */
-  readonly selectedOn: 'validation' | 'leave_one_out';
+  /** What scored the candidates: the validation split, or the leave-one-out scores of the training images; or `prior`: nothing could (ridge-prior.ts), no candidates. */
+  readonly selectedOn: 'validation' | 'leave_one_out' | 'prior';
   /** λ of the grid left out of a leave-one-out choice because the fit interpolates a training image there (h_ii = 1). */
   readonly unscored: readonly number[];
   /** `low`/`high`: the chosen λ is the grid's smallest/largest solved one (the best may lie beyond); else `none`. */
@@ -114,18 +116,25 @@ export function leaveOneOutScores(solution: RidgeSolution, train: Features, numC
 }
 
 /**
- * Leaving out the only image of a class leaves a class the fit never saw: every λ then scores 0 on it,
- * and the choice drifts to the largest λ with near-uniform probabilities. So every class needs two.
+ * What chooses λ: the validation split when there is one; else leave-one-out, when every class has 2
+ * training images; else the prior (ridge-prior.ts). Leaving out the only image of a class leaves a
+ * class the fit never saw: every λ then scores 0 on it, and the choice would drift to the largest λ
+ * with near-uniform probabilities.
  */
-function requireTwoPerClass(train: Features, numClasses: number): void {
+export function lambdaSelection(train: Features, validation: Features, numClasses: number): ProbeChoice['selectedOn'] {
+  if (validation.count > 0) return 'validation';
   const counts = new Array<number>(numClasses).fill(0);
   for (const y of train.labels) counts[y] = (counts[y] ?? 0) + 1;
-  const short = counts.findIndex((c) => c < 2);
-  if (short >= 0) {
-    throw new TrainingError(
-      `The linear probe has no validation split, so it chooses λ by leave-one-out, which needs at least 2 training images per class; class ${short} has ${counts[short] ?? 0}. Use more labels per class, or validation_fraction above 0 with at least 2 labels per class${ADAM_HINT}`,
-    );
+  return counts.every((c) => c >= 2) ? 'leave_one_out' : 'prior';
+}
+
+/** The prior's λ (RIDGE_LAMBDA_PRIOR relative) and temperature: nothing is scored, so there are no candidates. */
+function priorChoice(train: Features, numClasses: number): ProbeChoice {
+  const [only] = ridgeSolves(train, numClasses, { relative: [RIDGE_LAMBDA_PRIOR] });
+  if (only?.solution === undefined) {
+    throw new TrainingError(`The linear probe's ridge system is not positive definite at its prior λ (${only?.lambda ?? Number.NaN}); the features may hold values too large for float64`);
   }
+  return { solution: only.solution, temperature: RIDGE_TEMPERATURE_PRIOR, candidates: [], skipped: [], selectedOn: 'prior', unscored: [], atEdge: 'none', lambdaScale: only.scale };
 }
 
 function scored(lambda: number, scores: Float64Array, labels: Int32Array, numClasses: number): Candidate {
@@ -135,7 +144,9 @@ function scored(lambda: number, scores: Float64Array, labels: Int32Array, numCla
 
 /**
  * Fits every λ of the grid on `train` and keeps the one with the lowest validation loss (at its fitted
- * temperature); with an empty `validation`, the lowest leave-one-out loss of the training images.
+ * temperature); with an empty `validation`, the lowest leave-one-out loss of the training images; and
+ * with neither (a class with a single training image), the prior's λ and temperature, one solve
+ * (`lambdas`, a grid to score, does not apply then).
  */
 export async function chooseRidge(
   train: Features,
@@ -144,8 +155,8 @@ export async function chooseRidge(
   options: { readonly lambdas?: readonly number[]; readonly signal?: AbortSignal } = {},
 ): Promise<ProbeChoice> {
   const { lambdas, signal } = options;
-  const selectedOn = validation.count === 0 ? 'leave_one_out' : 'validation';
-  if (selectedOn === 'leave_one_out') requireTwoPerClass(train, numClasses);
+  const selectedOn = lambdaSelection(train, validation, numClasses);
+  if (selectedOn === 'prior') return priorChoice(train, numClasses);
   if (!validation.values.every(Number.isFinite)) {
     throw new TrainingError(`The linear probe's validation features (the frozen backbone's pooled output, ${validation.count} images × ${validation.dim} values) hold NaN or infinite values, expected finite ones. Check the backbone's weights and the input preprocessing`);
   }
