@@ -56,7 +56,7 @@ async function readFeatures(source: BatchSource, extract: (x: tf.Tensor) => tf.T
   return { values, labels, count: source.count, dim };
 }
 
-/** Solves the model's last Dense layer on `train`, choosing λ on `validation` (leave-one-out on `train` when it is empty), and writes it in. */
+/** Solves the model's last Dense layer on `train`, choosing λ on `validation` (leave-one-out on `train` when it is empty; the prior when a class has one image), and writes it in. */
 export async function solveLinearProbe(model: tf.LayersModel, train: BatchSource, validation: BatchSource, numClasses: number, batchSize: number, signal?: AbortSignal): Promise<ProbeChoice> {
   const { layer, features } = probeLayer(model);
   const input = model.inputs[0];

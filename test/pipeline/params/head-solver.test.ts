@@ -39,7 +39,6 @@ describe('head_solver=auto (the default)', () => {
       [{ retrained_blocks: '1' }, /stage 1 trains backbone layers/],
       [{ augment: 'flip' }, /augment is on/],
       [{ adaptation: 'coral', target_dataset: 'usps' }, /domain adaptation/],
-      [{ validation_fraction: '0', use_early_stop: '0', samples_per_class: '1' }, /1 label per class/],
       [{ validation_fraction: '0', use_early_stop: '0', samples_per_class: 'all' }, /samples_per_class=all: leave-one-out was measured up to 100/],
       [{ validation_fraction: '0', use_early_stop: '0', samples_per_class: '101' }, /samples_per_class=101/],
       [{ dense_units: '512' }, /dense_units=512 given, which only the Adam head uses/],
@@ -58,11 +57,18 @@ describe('head_solver=auto (the default)', () => {
     }
   });
 
-  it('leave-one-out from 2 to 100 labels per class without a validation split', () => {
-    for (const k of ['2', '100']) {
+  it('without a validation split: the λ prior at 1 label per class, leave-one-out from 2 to 100', () => {
+    for (const k of ['1', '2', '100']) {
       const params = parse({ backbone: 'efficientnet_lite0', validation_fraction: '0', use_early_stop: '0', samples_per_class: k });
-      assert.equal(chooseHeadSolver(params, lite0).solver, 'ridge', k);
+      const choice = chooseHeadSolver(params, lite0);
+      assert.equal(choice.solver, 'ridge', k);
+      assert.equal(/λ from its prior/.test(choice.reason), k === '1', `${k}: ${choice.reason}`);
+      assert.equal(planRecipe(params, lite0).stages[0]?.solver, 'ridge', k);
+      checkTrainParams(params, lite0);
     }
+    // the same 1 label per class trained with Adam when a parameter only Adam uses is given
+    const given = parse({ backbone: 'efficientnet_lite0', validation_fraction: '0', use_early_stop: '0', samples_per_class: '1', max_epochs: '30' });
+    assert.equal(chooseHeadSolver(given, lite0).solver, 'adam');
   });
 
   it('a fine-tuning stage uses learning_rate and max_epochs: giving them keeps the probe for stage 1', () => {
