@@ -10,7 +10,6 @@ import { transferkitCacheDir } from '../pipeline/cache-dirs.js';
 import { mergeEvents, type PipelineEvents } from '../pipeline/events.js';
 import { ParamError, describeValue } from '../errors.js';
 import { faultHooks } from '../faults.js';
-import { MlflowApiError } from '../mlflow/errors.js';
 import { CheckpointStore } from '../pipeline/checkpoint/store.js';
 import { parseParams } from '../pipeline/params/parse.js';
 import { trainParamsSchema, type TrainParams } from '../pipeline/params/train.js';
@@ -19,10 +18,12 @@ import { runTraining } from '../pipeline/run.js';
 import { prepareRun, type PrepareDeps, type PreparedRun } from '../pipeline/prepare-run.js';
 import { parseFlags } from './args.js';
 import { endWithFailure } from './end-with-failure.js';
-import { checkpointDirFor, pointLauncherRun, resumeTarget } from './resume.js';
+import { checkpointDirFor, resumeTarget } from './resume.js';
+import { knownRunId, laterRunId, openSession, unlessOpeningFails } from './train-tracking.js';
 import { paramsAsGiven } from '../tracking/run-params.js';
 import { completeRun, trackingEvents } from '../tracking/run-tracking.js';
-import { TrackingSession, type StartServer } from '../tracking/session.js';
+import { PendingSession } from '../tracking/pending-session.js';
+import type { StartServer, TrackingSession } from '../tracking/session.js';
 import { runPageUrl } from '../tracking/ui-links.js';
 import { trackingEnabled } from './tracking-enabled.js';
 
@@ -106,28 +107,16 @@ export function waitMs(env: EntryDeps['env']): number {
   return (Number.isFinite(seconds) && seconds >= 0 ? seconds : 120) * 1000;
 }
 
-/** Opens the run to log into: a resumed one by id (named in the error when it does not exist), else as usual. */
-async function openSession(deps: EntryDeps, params: Record<string, string>, runId: string | undefined): Promise<TrackingSession> {
-  const session = await TrackingSession.open({ ...deps, sleep }, { params, ...(runId === undefined ? {} : { runId }) }).catch((error: unknown) => {
-    if (runId !== undefined && error instanceof MlflowApiError && error.status === 404) {
-      throw new ParamError('resume', `Parameter "resume" names the MLflow run ${runId}, which the tracking server does not have; expected the id of an earlier run`, { cause: error });
-    }
-    throw error;
-  });
-  if (runId !== undefined) {
-    await pointLauncherRun(session, deps.env);
-    session.queue({ tags: { 'transferkit.resumed': 'true' } });
-    deps.logger.info({ run_id: runId }, 'continuing an earlier MLflow run');
-  }
-  return session;
-}
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export { sleep } from './train-tracking.js';
 
 export async function trainCommand(argv: readonly string[], deps: EntryDeps): Promise<number> {
   let session: TrackingSession | undefined;
+  let pending: PendingSession | undefined;
   let outputDir: string | undefined;
   const timing = { waitMs: waitMs(deps.env), now: deps.now };
+  // ends the data work and training when the run cannot go on: tracking failed to start (or the data failed)
+  const stop = new AbortController();
+  let trackingFailed = false;
   try {
     const raw = parseFlags(argv);
     // Parse first (a resumed run decides which MLflow run to open); a bad value still ends a run FAILED.
@@ -139,52 +128,58 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
       invalid = error;
     }
     const target = params === undefined ? undefined : await resumeTarget(params, deps.cwd, deps.logger);
-    // A local store's private mlflow server takes seconds to start: the run loads its data meanwhile
-    // and waits for the session (the run id, the output folder) only before it writes anything.
-    let opening: Promise<TrackingSession> | undefined;
+    // A local store's private mlflow server takes seconds to start: the run loads its data and trains
+    // meanwhile, what it logs is held until the MLflow run exists, and the run's end waits for it.
     if (trackingEnabled(deps.env)) {
-      opening = openSession(deps, paramsAsGiven(raw, TRAIN_DEFAULTS), target?.runId);
-      // awaited below or in the catch; a failure to open fails the run there
-      opening.catch(() => undefined);
+      pending = new PendingSession(openSession(deps, paramsAsGiven(raw, TRAIN_DEFAULTS), target?.runId), deps.now);
+      pending.opened.catch(() => {
+        if (!stop.signal.aborted) trackingFailed = true;
+        stop.abort();
+      });
     }
-    const opened = async (): Promise<TrackingSession | undefined> => (session = await opening);
+    const opened = async (): Promise<TrackingSession | undefined> => (session = await pending?.opened);
     if (params === undefined) {
       await opened();
       throw invalid;
     }
-    if (params.register_model !== undefined && opening === undefined) {
+    if (params.register_model !== undefined && pending === undefined) {
       throw new ParamError('register_model', `Parameter "register_model" is ${describeValue(params.register_model)}, but MLflow tracking is off (TRANSFERKIT_TRACKING=${deps.env['TRANSFERKIT_TRACKING'] ?? ''}); registering a model needs the tracking server`);
     }
+    const runId = knownRunId(target, deps.env);
+    // out/<run id> is named by the server: only then the run waits for it before writing anything
+    const waitForRun = pending !== undefined && runId === undefined && params.output_dir === undefined;
     let prepared: PreparedRun | undefined;
-    // ends the data work (downloads, the next step) when the run cannot go on: tracking failed to start, Ctrl-C
-    const stopPreparing = new AbortController();
     let preparing: Promise<PreparedRun> | undefined;
     try {
       let preparedAt = 0;
-      preparing = prepareRun(params, prepareDeps(deps, params.cache_dir, stopPreparing.signal)).finally(() => (preparedAt = deps.now()));
-      [prepared] = await Promise.all([preparing, opened()]);
-      if (opening !== undefined) deps.logger.debug({ waited_ms: Math.max(0, deps.now() - preparedAt) }, 'data and weights ready; waited this long for the MLflow run');
+      preparing = prepareRun(params, prepareDeps(deps, params.cache_dir, stop.signal)).finally(() => (preparedAt = deps.now()));
+      if (!waitForRun) prepared = await unlessOpeningFails(preparing, pending?.opened);
+      else {
+        [prepared] = await Promise.all([preparing, opened()]);
+        deps.logger.debug({ waited_ms: Math.max(0, deps.now() - preparedAt), after: 'data' }, 'waited this long for the MLflow run');
+      }
     } catch (error) {
-      stopPreparing.abort();
+      stop.abort();
       // the data work stops at its next step: wait for it, so that none of it runs (logs, writes the
       // cache) after the command has ended; its own error is the abort's or comes after `error`
       await preparing?.catch(() => undefined);
       // the data failed while the server was starting: the run still ends FAILED with the reason
-      if (session === undefined) await opening?.then((s) => (session = s), () => undefined);
+      if (session === undefined) await pending?.opened.then((s) => (session = s), () => undefined);
       // a download cut by Ctrl-C fails as a DownloadError: the run was interrupted
       throw deps.signal?.aborted === true ? deps.signal.reason : error;
     }
-    outputDir = outputDirFor(params, deps, session?.runId ?? target?.runId);
+    outputDir = outputDirFor(params, deps, runId ?? session?.runId);
     const checkpointDir = checkpointDirFor(params, deps.cwd, outputDir);
     const faults = faultHooks(deps.env);
     const result = await runTraining(params, {
-      ...pipelineDeps(deps, params.cache_dir, outputDir),
+      ...prepareDeps(deps, params.cache_dir, stop.signal),
+      outputDir,
       checkpointDir,
       faults,
-      events: mergeEvents(consoleEvents(deps), session === undefined ? undefined : trackingEvents(session)),
-      ...(session === undefined ? {} : { runId: session.runId }),
-      ...(deps.signal === undefined ? {} : { signal: deps.signal }),
+      events: mergeEvents(consoleEvents(deps), pending === undefined ? undefined : trackingEvents(pending)),
+      ...(pending === undefined ? {} : { runId: runId ?? session?.runId ?? laterRunId(pending, deps) }),
     }, prepared);
+    await opened();
     const completed =
       session === undefined
         ? undefined
@@ -203,8 +198,13 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
     );
     return 0;
   } catch (error) {
+    stop.abort(); // a later failure to start tracking is not this run's error
+    // training failed while the server was starting: the run still ends FAILED (KILLED) with the reason
+    if (session === undefined) await pending?.opened.then((s) => (session = s), () => undefined);
+    // the data work or training was stopped because tracking failed to start: that is the error
+    const cause = trackingFailed && pending?.failure !== undefined ? pending.failure.error : error;
     // awaited: `finally` stops a local store's server, which must still take the run's FAILED status
-    return await endWithFailure(error, deps, session, { ...timing, ...(outputDir === undefined ? {} : { outputDir }) });
+    return await endWithFailure(cause, deps, session, { ...timing, ...(outputDir === undefined ? {} : { outputDir }) });
   } finally {
     await session?.close();
   }

@@ -16,3 +16,11 @@ export interface PipelineDeps {
   /** Aborted when the work should stop (the entry's Ctrl-C, a failed tracking start); `fetch` honours it. */
   readonly signal?: AbortSignal;
 }
+
+/** A run id the tracking server has not given yet: training goes on, checkpoints carry it once it is known. */
+export interface LaterRunId {
+  /** The id, once known. */
+  readonly current: () => string | undefined;
+  /** Waits for the id; undefined when there will be none. */
+  readonly settled: () => Promise<string | undefined>;
+}

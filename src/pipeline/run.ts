@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { VERSION } from '../version.js';
-import type { PipelineDeps } from './deps.js';
+import type { LaterRunId, PipelineDeps } from './deps.js';
 import type { Phase, PipelineEvents, RunFinished } from './events.js';
 import { exportModelDir } from './export/model-dir.js';
 import { modelMeta, type ModelMeta } from './export/meta.js';
@@ -31,8 +31,11 @@ import { trainPhase, type PhaseResult } from './train/stages.js';
 export interface RunDeps extends PipelineDeps {
   readonly events?: PipelineEvents;
   readonly signal?: AbortSignal;
-  /** The MLflow run this job logs into, recorded in checkpoints (absent without tracking). */
-  readonly runId?: string;
+  /**
+   * The MLflow run this job logs into, recorded in checkpoints and the report (absent without
+   * tracking); a LaterRunId while the tracking server is still creating the run.
+   */
+  readonly runId?: string | LaterRunId;
   /** Where checkpoints go (default `<outputDir>/checkpoints`). */
   readonly checkpointDir?: string;
   /** Fault injection (src/faults.ts): hooks before batches and checkpoint writes. */
@@ -78,7 +81,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
   const checkpoints = await RunCheckpoints.open({
     store: new CheckpointStore(deps.checkpointDir ?? join(deps.outputDir, 'checkpoints'), logger, deps.faults?.beforeCheckpointWrite),
     fingerprint: { version: VERSION, params: fingerprintParams(params), data: plan.dataFingerprint, weights: ready.weightsFingerprint },
-    runId: deps.runId,
+    runId: typeof deps.runId === 'object' ? deps.runId.current : deps.runId,
     now: deps.now,
     logger,
     policy: params.resume === 'never' ? 'never' : 'auto',
@@ -201,7 +204,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
   // the file holds what the MLflow run holds: the start's resolved parameters and tags with the end's
   const file = { epochs: target.result.epochs, phases: epochs, ...finished, resolvedParams: started.resolvedParams, tags: { ...started.tags, ...finished.tags } };
   await writeFileAtomic(join(deps.outputDir, 'metrics.json'), `${JSON.stringify(file, null, 2)}\n`);
-  await plan.writeReport(results, finished, deps.runId);
+  await plan.writeReport(results, finished, typeof deps.runId === 'object' ? await deps.runId.settled() : deps.runId);
   await events?.finished?.(finished);
   return finished;
 }

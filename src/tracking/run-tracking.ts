@@ -13,6 +13,7 @@ import { VERSION } from '../version.js';
 import { finishLoggedModel, markUploadFailed, MODEL_ARTIFACT_PATH, prepareLoggedModel, type LoggedRunModel } from './logged-model.js';
 import { registerRunModel, type Registration } from './register.js';
 import { publishReport, REPORT_ARTIFACT } from './report-link.js';
+import type { RunLog } from './pending-session.js';
 import type { TrackingSession } from './session.js';
 
 /** The server did not take the run's data within the allowed time; everything is kept on disk. */
@@ -22,7 +23,8 @@ export class TrackingUnavailableError extends TransferkitError {
   }
 }
 
-export function trackingEvents(session: TrackingSession): PipelineEvents {
+/** Into the session, or into a session still opening (pending-session.ts), which holds the calls. */
+export function trackingEvents(session: RunLog): PipelineEvents {
   return {
     started: (event) => {
       session.queue({

@@ -67,6 +67,8 @@ export class TrackingSession {
 
   static async open(deps: TrackingDeps, options: OpenOptions): Promise<TrackingSession> {
     const { env, logger } = deps;
+    // the run starts now, not once a local store's server is up
+    const startTime = deps.now();
     const store = resolveTrackingStore(env['MLFLOW_TRACKING_URI'], deps.cwd);
     let server: LocalServer | undefined;
     let url: string;
@@ -92,7 +94,7 @@ export class TrackingSession {
           ? await client.getRun(runId)
           : await client.createRun({
               experimentId: await experimentFor(client, env),
-              startTime: deps.now(),
+              startTime,
               ...(options.runName === undefined ? {} : { runName: options.runName }),
               tags: {
                 'mlflow.source.name': 'transferkit',

@@ -22,7 +22,8 @@ export { CheckpointError };
 export interface RunCheckpointsOptions {
   readonly store: CheckpointStore;
   readonly fingerprint: Fingerprint;
-  readonly runId: string | undefined;
+  /** The MLflow run, or how to ask for it at each checkpoint (a run the tracking server is still creating). */
+  readonly runId: string | undefined | (() => string | undefined);
   readonly now: () => number;
   readonly logger: Logger;
   /** `auto`: continue from a matching checkpoint; `never`: discard checkpoints and start over. */
@@ -135,7 +136,7 @@ export class RunCheckpoints {
       const manifest: Manifest = {
         format: 'transferkit-checkpoint',
         version: CHECKPOINT_FORMAT_VERSION,
-        run_id: this.o.runId ?? null,
+        run_id: (typeof this.o.runId === 'function' ? this.o.runId() : this.o.runId) ?? null,
         fingerprint: this.o.fingerprint,
         phase,
         stage: p.stage,
