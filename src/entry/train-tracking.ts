@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import { ParamError } from '../errors.js';
 import { MlflowApiError } from '../mlflow/errors.js';
 import type { LaterRunId } from '../pipeline/deps.js';
-import { PendingSession } from '../tracking/pending-session.js';
+import type { OpenedSession, PendingSession } from '../tracking/pending-session.js';
 import { TrackingSession, type TrackingDeps } from '../tracking/session.js';
 import { pointLauncherRun, type ResumeTarget } from './resume.js';
 
@@ -40,7 +40,7 @@ export function knownRunId(target: Pick<ResumeTarget, 'runId'> | undefined, env:
  * The pipeline's view of the pending run's id. `settled` is what the run's end waits for; how long
  * it waited is logged (`waited_ms`, after: 'training').
  */
-export function laterRunId(pending: PendingSession, deps: { readonly now: () => number; readonly logger: Logger }): LaterRunId {
+export function laterRunId(pending: Pick<PendingSession<OpenedSession>, 'runId' | 'opened'>, deps: { readonly now: () => number; readonly logger: Logger }): LaterRunId {
   return {
     current: () => pending.runId,
     settled: async () => {
