@@ -1,6 +1,6 @@
 /**
  * The label-scarce recipes through the built CLI against a real MLflow server: the ridge-solved
- * linear probe logs its λ, and its model is an ordinary one that `transferkit predict` reads; test-time
+ * linear probe logs its λ (from its prior at 1 label per class without validation), and its model is an ordinary one that `transferkit predict` reads; test-time
  * augmentation is logged as a parameter and scores the test set; backbone_lr_factor and l2sp_weight
  * reach the target model's training (its exported conv layers stay where they started).
  */
@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/pipeline/backend.js';
 import { join } from 'node:path';
 import { childEnv, runCli, tempDir, tinyCifar } from '../support/cli.js';
+import { RIDGE_LAMBDA_PRIOR, RIDGE_TEMPERATURE_PRIOR } from '../../src/pipeline/train/ridge-prior.js';
 import { clientFor, historySteps, onlyRun, paramsOf, tagsOf } from '../support/mlflow-checks.js';
 import { startTestServer, type TestServer } from '../support/mlflow-server.js';
 
@@ -59,6 +60,20 @@ describe('label-scarce recipes end to end', () => {
     const got: unknown = JSON.parse(await readFile(predicted, 'utf8'));
     assert.ok(typeof got === 'object' && got !== null && 'predictions' in got && Array.isArray(got.predictions));
     assert.equal(got.predictions.length, 30);
+  });
+
+  it('head_solver=ridge at 1 label per class without a validation split: λ from its prior, logged as such', async () => {
+    const out = join(work, 'ridge-prior');
+    const args = [
+      'train', '--data_dir', data, '--backbone', 'small-cnn', '--weights', 'none', '--input_size', '16', '--batch_size', '8', '--output_dir', out,
+      '--head_solver', 'ridge', '--samples_per_class', '1', '--validation_fraction', '0', '--use_early_stop', '0',
+    ];
+    const res = await runCli(args, childEnv({ MLFLOW_TRACKING_URI: server.url, MLFLOW_EXPERIMENT_NAME: 'ridge-prior' }));
+    assert.equal(res.exitCode, 0, res.stderr.slice(-3000));
+    const tags = tagsOf(await onlyRun(clientFor(server.url), 'ridge-prior'));
+    assert.equal(tags['transferkit.ridge_selected_on'], 'prior');
+    assert.ok(Math.abs(Number(tags['transferkit.ridge_lambda_relative']) / RIDGE_LAMBDA_PRIOR - 1) < 1e-9, tags['transferkit.ridge_lambda_relative']);
+    assert.equal(Number(tags['transferkit.ridge_temperature']), RIDGE_TEMPERATURE_PRIOR);
   });
 
   /** The largest change of any conv weight between two exported models. */
