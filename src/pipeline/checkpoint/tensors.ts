@@ -102,7 +102,8 @@ function runningPower(beta: number, steps: number): number {
  * private accBeta1/accBeta2 variables, checked before use).
  */
 function adamPowersAsTrained(optimizer: tf.Optimizer): void {
-  if (!(optimizer instanceof tf.AdamOptimizer)) return;
+  // (not `instanceof tf.AdamOptimizer`: tfjs's Optimizer answers instanceof for any optimizer-shaped object)
+  if (!(optimizer instanceof tf.AdamOptimizer) || optimizer.getClassName() !== 'Adam') return;
   const config = optimizer.getConfig();
   const accumulators: unknown[] = [optimizer['accBeta1'], optimizer['accBeta2']];
   [config['beta1'], config['beta2']].forEach((beta, i) => {

@@ -2,7 +2,7 @@
  * The training loop: seeded shuffling, one optimizer step per batch, validation after every epoch,
  * early stopping with best weights. Emits one event per epoch; knows nothing of MLflow.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { TrainingError } from '../../errors.js';
 import { labelAt } from '../data/checked.js';
 import { deriveSeed, epochOrder } from '../data/sample.js';
@@ -12,6 +12,7 @@ import type { Progress, ProgressTask } from '../progress.js';
 import { BestWeights, type EarlyStopState } from './early-stop.js';
 import { outOfMemory, reportingOutOfMemory } from './oom.js';
 import { batchRanges, type BatchSource } from './source.js';
+import { batchStep, type BatchStep, type ChosenStep } from './batch-step.js';
 import { yieldToEventLoop } from '../event-loop.js';
 
 /** A type, not an interface, so checkpoints (which keep a step's own numbers too) can hold it as a record. */
@@ -74,6 +75,8 @@ export interface FitOptions {
 
 export interface FitResult {
   readonly epochs: readonly EpochMetrics[];
+  /** The batch step that trained (./batch-step.ts): `dense` or `trainOnBatch`; absent when no epoch ran. */
+  readonly batchStep?: ChosenStep['kind'];
   /** Epoch whose weights the model holds at the end. */
   readonly bestEpoch: number;
   readonly stoppedEarly: boolean;
@@ -81,7 +84,7 @@ export interface FitResult {
 
 export { outOfMemory } from './oom.js';
 
-async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number, task: ProgressTask | undefined) {
+async function trainEpoch(model: tf.LayersModel, step: BatchStep, o: FitOptions, epoch: number, task: ProgressTask | undefined) {
   const order = epochOrder(o.train.count, o.seed, epoch);
   let lossSum = 0;
   let accSum = 0;
@@ -98,12 +101,10 @@ async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number, t
     setDropoutStep(model, batchSeed);
     const labels = Int32Array.from(indices, (i) => labelAt(o.train.labels, i, o.numClasses, 'training batch'));
     const x = o.train.batch(indices, batchSeed);
-    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), o.numClasses));
     try {
-      const out = await model.trainOnBatch(x, y).catch((error: unknown) => {
+      const { loss, accuracy: acc } = await step(x, labels).catch((error: unknown) => {
         throw outOfMemory(error, o.batchSize) ?? error;
       });
-      const [loss = Number.NaN, acc = Number.NaN] = Array.isArray(out) ? out : [out];
       if (!Number.isFinite(loss)) {
         throw new TrainingError(`Loss became ${loss} in epoch ${epoch + 1} (batch at example ${start}); lower learning_rate or check the input data`);
       }
@@ -112,7 +113,6 @@ async function trainEpoch(model: tf.LayersModel, o: FitOptions, epoch: number, t
       task?.advance(end - start);
     } finally {
       x.dispose();
-      y.dispose();
     }
   }
   return { loss: lossSum / order.length, accuracy: accSum / order.length };
@@ -122,6 +122,8 @@ export async function fit(model: tf.LayersModel, o: FitOptions): Promise<FitResu
   const epochs: EpochMetrics[] = [...(o.resume?.epochs ?? [])];
   const best = o.patience === undefined ? undefined : new BestWeights(model, o.patience, o.resume?.earlyStop);
   let stoppedEarly = o.resume?.done === true && best?.exhausted === true;
+  const chosen = batchStep(model, o.numClasses);
+  let trainedWith: ChosenStep['kind'] | undefined;
   try {
     const first = o.firstEpoch ?? 0;
     const resumed = o.resume?.done === true ? o.maxEpochs : epochs.length;
@@ -131,7 +133,8 @@ export async function fit(model: tf.LayersModel, o: FitOptions): Promise<FitResu
       let trained: { loss: number; accuracy: number };
       let val: Evaluation;
       try {
-        trained = await trainEpoch(model, o, epoch, task);
+        trained = await trainEpoch(model, chosen.step, o, epoch, task);
+        trainedWith = chosen.kind;
         val = await reportingOutOfMemory(() => evaluate(model, o.validation, o.numClasses, o.batchSize, task), o.batchSize, 'evaluating the validation set');
       } finally {
         task?.end();
@@ -155,7 +158,7 @@ export async function fit(model: tf.LayersModel, o: FitOptions): Promise<FitResu
       if (stoppedEarly) break;
     }
     best?.restore();
-    return { epochs, bestEpoch: best?.bestEpoch ?? first + epochs.length - 1, stoppedEarly };
+    return { epochs, bestEpoch: best?.bestEpoch ?? first + epochs.length - 1, stoppedEarly, ...(trainedWith === undefined ? {} : { batchStep: trainedWith }) };
   } finally {
     best?.dispose();
   }

@@ -56,7 +56,7 @@ export interface PhaseOptions {
   readonly progress?: Progress;
   /** Test-time augmentation of the test-set evaluation (tta.ts): the whole classifier on each view. */
   readonly tta?: TtaMode;
-  /** Discriminative learning rates (scaled-adam.ts): the backbone's = the stage's × this (default 1). */
+  /** Discriminative learning rates (adam.ts): the backbone's = the stage's × this (default 1). */
   readonly backboneLrFactor?: number;
   /** L2-SP (l2sp.ts): the weight α of the pull toward the backbone's weights at the phase's start (default 0: none). */
   readonly l2spWeight?: number;

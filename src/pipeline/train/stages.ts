@@ -17,7 +17,7 @@ import { withProgress } from '../progress.js';
 import type { StageRecord } from '../checkpoint/state.js';
 import { carriedBest } from './early-stop.js';
 import { anchorToStart } from './l2sp.js';
-import { stageOptimizer } from './scaled-adam.js';
+import { stageOptimizer } from './adam.js';
 import { backboneLayers } from '../model/build.js';
 import { ttaSource, type TtaMode } from '../tta.js';
 import { reportingOutOfMemory } from './oom.js';
@@ -97,7 +97,7 @@ async function trainStages(model: tf.LayersModel, o: PhaseOptions): Promise<Phas
         epochs: [...result.epochs],
         trainSeconds: (o.now() - tFit) / 1000,
         cacheSecondsSaved: inputs.savedSeconds(result.epochs.length),
-        cacheTags: { ...cacheTags, ...result.tags },
+        cacheTags: { ...cacheTags, ...result.tags, ...(result.batchStep === undefined ? {} : { [stageKey('transferkit.batch_step', stage)]: result.batchStep }) },
       });
       if (stage === o.stages.length) {
         const evaluateSet = (name: string, tta?: Exclude<TtaMode, 'none'>) => {

@@ -1,5 +1,5 @@
 /**
- * Discriminative learning rates and L2-SP. ScaledAdam is tfjs's Adam when every multiplier is 1 and
+ * Discriminative learning rates and L2-SP. FlatAdam is tfjs's Adam when every multiplier is 1 and
  * its state round-trips (checkpoints); with backbone_lr_factor 0 the backbone's weights do not move
  * while the head does, but a trainable BatchNorm still updates its moving statistics (as documented); with a huge L2-SP weight the backbone stays at its starting weights while without
  * it the same training moves them.
@@ -13,7 +13,7 @@ import { initBackend } from '../../../src/pipeline/backend.js';
 import { getBackbone } from '../../../src/pipeline/model/backbones.js';
 import { backboneLayers, buildClassifier } from '../../../src/pipeline/model/build.js';
 import { planFreeze } from '../../../src/pipeline/model/freeze.js';
-import { ScaledAdam } from '../../../src/pipeline/train/scaled-adam.js';
+import { FlatAdam } from '../../../src/pipeline/train/adam.js';
 import { trainPhase } from '../../../src/pipeline/train/stages.js';
 import { supervisedSets } from '../../../src/pipeline/train/inputs.js';
 import { syntheticImageSet } from '../../support/make-datasets.js';
@@ -47,26 +47,37 @@ describe('discriminative learning rates and L2-SP', () => {
     assert.equal((await initBackend('tensorflow')).name, 'tensorflow');
   });
 
-  it("ScaledAdam with multipliers 1 is tfjs's Adam, and its state round-trips", async () => {
+  it("FlatAdam with multipliers 1 is tfjs's Adam, and its state round-trips", async () => {
     const init = () => [tf.variable(tf.tensor1d([0.5, -1])), tf.variable(tf.tensor1d([2]))] as const;
     const [a1, b1] = init();
     const [a2, b2] = init();
     const adam = tf.train.adam(0.1);
-    const scaled = new ScaledAdam(0.1, () => 1);
+    const scaled = new FlatAdam(0.1, () => 1);
     const ref = await quadratic(adam, a1, b1, 5);
     const ours = await quadratic(scaled, a2, b2, 5);
     ours.forEach((v, i) => assert.ok(Math.abs(v - (ref[i] ?? 0)) < 2e-5, `step 5 value ${i}: ${v} vs Adam ${ref[i]}`));
     // (float32 bias corrections in tfjs, float64 here: the last digits differ)
     // a fresh optimizer given the state continues exactly as the original does
-    const resumed = new ScaledAdam(0.1, () => 1);
+    const resumed = new FlatAdam(0.1, () => 1);
     await resumed.setWeights((await scaled.getWeights()).map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) })));
     const [a3, b3] = [tf.variable(a2.clone()), tf.variable(b2.clone())];
     const continued = await quadratic(scaled, a2, b2, 2);
     const fromState = await quadratic(resumed, a3, b3, 2);
     continued.forEach((v, i) => assert.ok(Math.abs(v - (fromState[i] ?? 0)) < 1e-6));
+    // tfjs's Adam's state (a checkpoint written before FlatAdam) continues in FlatAdam as in Adam
+    const fromAdam = new FlatAdam(0.1);
+    await fromAdam.setWeights((await adam.getWeights()).map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) })));
+    const [a5, b5] = [tf.variable(a1.clone()), tf.variable(b1.clone())];
+    const adamOn = await quadratic(adam, a1, b1, 3);
+    const flatOn = await quadratic(fromAdam, a5, b5, 3);
+    flatOn.forEach((v, i) => assert.ok(Math.abs(v - (adamOn[i] ?? 0)) < 2e-5, `continued value ${i}: ${v} vs Adam ${adamOn[i]}`));
+    // its state has Adam's layout: per variable, in the variables' shapes
+    const layout = async (o: tf.Optimizer, vars: readonly tf.Variable[]) =>
+      (await o.getWeights()).map((w) => [vars.reduce((n, v, i) => n.replace(v.name, `var${i}`), w.name), w.tensor.shape]);
+    assert.deepEqual(await layout(fromAdam, [a5, b5]), await layout(adam, [a1, b1]));
     // a multiplier scales the step; 0 stands still
     const [a4, b4] = init();
-    const half = await quadratic(new ScaledAdam(0.1, (name) => (name === a4.name ? 0 : 1)), a4, b4, 3);
+    const half = await quadratic(new FlatAdam(0.1, (name) => (name === a4.name ? 0 : 1)), a4, b4, 3);
     assert.deepEqual(half.slice(0, 2), [0.5, -1]);
     assert.ok(Math.abs((half[2] ?? 0) - 2) > 0.1);
   });
