@@ -12,6 +12,7 @@
  *   node --import tsx bench/profile-head.ts [--train 2400] [--rounds 5] [--out profile-head]
  */
 import { writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/pipeline/backend.js';
@@ -81,6 +82,7 @@ async function epoch(way: Way, e: number): Promise<number> {
 }
 
 const ways: readonly Way[] = ['before', 'flat-adam', 'dense-step'];
+const loadBefore = loadavg()[0] ?? Number.NaN;
 const t0 = performance.now();
 for (const way of ways) await epoch(way, 0); // warm-up: slots, kernels
 const perRound: Record<Way, number[]> = { before: [], 'flat-adam': [], 'dense-step': [] };
@@ -101,12 +103,12 @@ const rows = ways.map((way) => ({ way, median_ms_per_step: median(perRound[way])
 const commit = (await runText('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'])).trim();
 const dirty = (await runText('git', ['-C', REPO, 'status', '--porcelain', '--', 'src', 'bench', ':!bench/results'])).trim() !== '';
 const command = `node --import tsx bench/profile-head.ts --train ${N} --rounds ${ROUNDS}${OUT === 'profile-head' ? '' : ` --out ${OUT}`}`;
-const result = { command, commit, dirty, date: new Date().toISOString(), seconds: (performance.now() - t0) / 1000, threads_env: process.env['TF_NUM_INTRAOP_THREADS'] ?? 'unset', machine: await machine({}), train: N, batch: BATCH, rounds: ROUNDS, rows };
+const result = { command, commit, dirty, date: new Date().toISOString(), seconds: (performance.now() - t0) / 1000, threads_env: process.env['TF_NUM_INTRAOP_THREADS'] ?? 'unset', load_average_1min: { before: loadBefore, after: loadavg()[0] ?? Number.NaN }, machine: await machine({}), train: N, batch: BATCH, rounds: ROUNDS, rows };
 await writeFile(join(BENCH, 'results', `${OUT}.json`), `${JSON.stringify(result, null, 2)}\n`);
 const md = [
   '# The head\'s training step: trainOnBatch vs the lean dense step',
   '',
-  `\`${command}\` at commit \`${commit}\`${dirty ? ' (with uncommitted changes)' : ''}, ${result.date.slice(0, 16)} UTC, ${result.seconds.toFixed(0)} s; ${result.machine.cpus} × ${result.machine.cpu_model} (${result.machine.cpu_flags_simd}), TF_NUM_INTRAOP_THREADS ${result.threads_env}. The machine may be shared: the three ways ran interleaved in rotating order, and only ratios within this run are compared.`,
+  `\`${command}\` at commit \`${commit}\`${dirty ? ' (with uncommitted changes)' : ''}, ${result.date.slice(0, 16)} UTC, ${result.seconds.toFixed(0)} s; ${result.machine.cpus} × ${result.machine.cpu_model} (${result.machine.cpu_flags_simd}), TF_NUM_INTRAOP_THREADS ${result.threads_env}; 1-minute load average ${result.load_average_1min.before.toFixed(2)} before, ${result.load_average_1min.after.toFixed(2)} after (2 cores). The machine may be shared: the three ways ran interleaved in rotating order, and only ratios within this run are compared.`,
   '',
   `The seed's head (Flatten → Dense(256, relu) → Dropout(0.5) → Dense(10, softmax)) on ${N} cached [1, 1, 512] float16 rows, batch ${BATCH}, ${ROUNDS} epochs each after a warm-up epoch; a step includes the batch from the cache and the loss read-back, as in fit.ts.`,
   '',
