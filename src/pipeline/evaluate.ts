@@ -40,7 +40,7 @@ export async function evaluate(
   const all = Int32Array.from({ length: source.count }, (_, i) => i);
   for (const [start, end] of batchRanges(source.count, batchSize)) {
     const labels = Int32Array.from({ length: end - start }, (_, i) => labelAt(source.labels, start + i, numClasses, 'evaluation'));
-    const [nll, predicted, top] = tf.tidy(() => {
+    const probsTensor = tf.tidy(() => {
       const x = source.batch(all.subarray(start, end));
       // predict's own batching: at most batchSize images through the model at once (its default is 32)
       const out = model.predict(x, { batchSize });
@@ -48,20 +48,20 @@ export async function evaluate(
       if (viewProbs === undefined) throw new Error('model.predict returned no output');
       // several views per example (test-time augmentation): the mean of their softmax outputs
       const views = source.views ?? 1;
-      const probs = views === 1 ? viewProbs : tf.mean(tf.reshape(viewProbs, [views, end - start, numClasses]), 0);
-      const picked = tf.sum(tf.mul(probs, tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses)), 1);
-      const loss = tf.sum(tf.neg(tf.log(tf.clipByValue(picked, EPSILON, 1 - EPSILON))));
-      return [loss, tf.argMax(probs, 1), tf.max(probs, 1)];
+      return views === 1 ? viewProbs : tf.mean(tf.reshape(viewProbs, [views, end - start, numClasses]), 0);
     });
-    const [lossValue, preds, tops] = await Promise.all([nll.data(), predicted.data(), top.data()]);
-    tf.dispose([nll, predicted, top]);
-    lossSum += lossValue[0] ?? Number.NaN;
+    // one read-back; the loss and the predicted classes are a few lines of arithmetic (ops cost more here)
+    const probs = await probsTensor.data();
+    probsTensor.dispose();
     labels.forEach((label, i) => {
-      const p = preds[i] ?? -1;
-      const row = confusion[label];
-      if (row !== undefined && p >= 0 && p < numClasses) row[p] = (row[p] ?? 0) + 1;
+      const row = i * numClasses;
+      let p = 0;
+      for (let j = 1; j < numClasses; j++) if ((probs[row + j] ?? Number.NaN) > (probs[row + p] ?? Number.NaN)) p = j;
+      lossSum -= Math.log(Math.min(Math.max(probs[row + label] ?? Number.NaN, EPSILON), 1 - EPSILON));
+      const confusionRow = confusion[label];
+      if (confusionRow !== undefined) confusionRow[p] = (confusionRow[p] ?? 0) + 1;
       if (p === label) correct++;
-      else mistakes.add({ index: start + i, label, predicted: p, probability: tops[i] ?? Number.NaN });
+      else mistakes.add({ index: start + i, label, predicted: p, probability: probs[row + p] ?? Number.NaN });
     });
     task?.advance(end - start);
   }
