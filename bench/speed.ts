@@ -9,7 +9,7 @@
  * and the floor of a cached run (one forward per image + the head's training).
  *
  *   node --import tsx bench/speed.ts [--quick] [--workloads A,B,C,D] [--methods keras,tk-cache-cold,…]
- *        [--weights PATH.h5|keras-cache] [--d-epochs N] [--no-build] [--keep]
+ *        [--skip A-es] [--weights PATH.h5|keras-cache] [--d-epochs N] [--no-build] [--keep]
  *        [--idle-wait SECONDS] [--tries N] [--contention-limit 0.08] [--retry-max-seconds 300]
  *        [--out NAME]   (results/NAME.json and .md; --workloads none runs only the thread table)
  *
@@ -88,7 +88,10 @@ const WORKLOADS: readonly Workload[] = [
   },
 ];
 const selected = (value('--workloads') ?? 'A,B,C,D').split(',').map((s) => s.trim()).flatMap((id) => (id === 'A' ? ['A', 'A-es'] : [id]));
-const workloads = WORKLOADS.filter((w) => selected.includes(w.id));
+/** Workloads left out, e.g. `--skip A-es` (A alone). */
+const skipped = (value('--skip') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+for (const id of skipped) if (!WORKLOADS.some((w) => w.id === id)) throw new Error(`--skip ${id}: no such workload; choose from ${WORKLOADS.map((w) => w.id).join(',')}`);
+const workloads = WORKLOADS.filter((w) => selected.includes(w.id) && !skipped.includes(w.id));
 if (workloads.length === 0 && !selected.includes('none')) throw new Error(`no workload selected; choose from ${WORKLOADS.map((w) => w.id).join(',')} (or none: the thread table alone)`);
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
