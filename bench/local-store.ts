@@ -3,8 +3,9 @@
  * starts a private `mlflow server` over ./mlflow.db for the run (src/tracking/local-server.ts). The
  * same small job (Fashion-MNIST classes 5-9, small CNN from scratch, 100 labels per class, 5 epochs,
  * no early stopping) runs with TRANSFERKIT_TRACKING=off and with the local-store default, in a fresh
- * folder (a new store: MLflow creates and migrates the database) and in one folder whose store
- * already exists, interleaved in rotating order so that other jobs on the machine load all modes alike.
+ * folder (a new store: MLflow creates and migrates the database), in one folder whose store
+ * already exists, and in a fresh folder without --output_dir (out/RUN_ID: the run waits for its MLflow
+ * run once its data is loaded, the others only at their end), interleaved in rotating order so that other jobs on the machine load all modes alike.
  *
  *   node --import tsx bench/local-store.ts [--repeats 3] [--out local-store] [--before DIR [--before-commit SHA]]
  *
@@ -34,7 +35,7 @@ if (beforeCli !== undefined && !existsSync(beforeCli)) throw new Error(`--before
 
 const JOB = ['--dataset', 'fashion-mnist', '--classes', '5-9', '--backbone', 'small-cnn', '--weights', 'none', '--retrained_conv_layers', 'all',
   '--samples_per_class', '100', '--max_epochs', '5', '--use_early_stop', '0'];
-const MODES = ['off', 'local-store, new store', 'local-store, existing store', ...(before === undefined ? [] : ['before: local-store, new store'] as const)] as const;
+const MODES = ['off', 'local-store, new store', 'local-store, existing store', 'local-store, new store, default output folder', ...(before === undefined ? [] : ['before: local-store, new store'] as const)] as const;
 type Mode = (typeof MODES)[number] | 'before: local-store, new store';
 
 const LogLine = z.looseObject({ msg: z.string().optional(), ms: z.number().optional(), waited_ms: z.number().optional() });
@@ -65,7 +66,9 @@ async function runJob(mode: Mode, rep: number): Promise<Measured> {
   await mkdir(cwd, { recursive: true });
   const env = childEnv({ TRANSFERKIT_LOG_FORMAT: 'json', TRANSFERKIT_DEBUG: '1', ...(mode === 'off' ? { TRANSFERKIT_TRACKING: 'off' } : {}) });
   const cli = mode.startsWith('before') && beforeCli !== undefined ? beforeCli : CLI;
-  const res = await runMeasured('node', [cli, 'train', ...JOB, '--output_dir', join(work, 'out', `${mode.replace(/\W+/g, '-')}-${rep}`)], env, cwd);
+  // the default output folder out/RUN_ID: no output_dir, so the folder is named after the run and the run waits for its id after the data
+  const outputDir = mode.endsWith('default output folder') ? [] : ['--output_dir', join(work, 'out', `${mode.replace(/\W+/g, '-')}-${rep}`)];
+  const res = await runMeasured('node', [cli, 'train', ...JOB, ...outputDir], env, cwd);
   if (res.exitCode !== 0) throw new Error(`${mode} run ${rep} failed (exit ${String(res.exitCode)}):\n${res.stderr.slice(-3000)}`);
   if (mode !== 'off' && !/MLflow run [0-9a-f]{32}/.test(res.stdout)) throw new Error(`${mode} run ${rep} did not name its MLflow run:\n${res.stdout}`);
   return res;
@@ -138,7 +141,8 @@ const md = [
     'the modes ran interleaved in rotating order, and only differences within this run are compared.',
   '',
   `Job: \`transferkit train ${JOB.join(' ')}\`. "new store": a fresh folder per run (MLflow creates ./mlflow.db); ` +
-    '"existing store": one folder whose store a warm-up run created.' +
+    '"existing store": one folder whose store a warm-up run created. Every run is given `--output_dir` but "default output folder" (out/RUN_ID, named after its MLflow run, ' +
+    'the default): it waits for the server once its data is loaded; the others wait, if at all, at their end.' +
     (before === undefined ? '' : ` "before": the build in ${before} (${String(beforeCommit)}), a new store per run.`),
   '',
   `| mode | median wall s (${repeats} runs) | added s vs off | server start s (median) | waited for the MLflow run s (median) | others (median) |`,
