@@ -13,6 +13,8 @@ import type { TrackingSession } from '../tracking/session.js';
 export interface ResumeTarget {
   /** The MLflow run to log into, when continuing one. */
   readonly runId?: string;
+  /** Else the client token of the run to continue: its checkpoint was written before the run's id was known. */
+  readonly runToken?: string;
   readonly checkpointDir: (outputDir: string) => string;
 }
 
@@ -28,7 +30,8 @@ export async function resumeTarget(params: TrainParams, cwd: string, logger: Log
   const dir = checkpointDir(params.output_dir === undefined ? cwd : resolve(cwd, params.output_dir));
   const latest = await new CheckpointStore(dir, logger).latest();
   const runId = latest?.manifest.run_id ?? undefined;
-  return runId === undefined ? { checkpointDir } : { runId, checkpointDir };
+  const runToken = latest?.manifest.run_token;
+  return runId !== undefined ? { runId, checkpointDir } : runToken !== undefined ? { runToken, checkpointDir } : { checkpointDir };
 }
 
 /** Under `mlflow run`, tags the run MLflow created for this re-run with the run it resumed. */

@@ -14,18 +14,29 @@ import { pointLauncherRun, type ResumeTarget } from './resume.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Opens the run to log into: a resumed one by id (named in the error when it does not exist), else as usual. */
-export async function openSession(deps: Omit<TrackingDeps, 'sleep'>, params: Record<string, string>, runId: string | undefined): Promise<TrackingSession> {
-  const session = await TrackingSession.open({ ...deps, sleep }, { params, ...(runId === undefined ? {} : { runId }) }).catch((error: unknown) => {
+/**
+ * Opens the run to log into: a resumed one by id (named in the error when it does not exist) or by
+ * the client token its checkpoint recorded (a new run with that token when the server never created
+ * it), else as usual; a new run is created with `token`.
+ */
+export async function openSession(
+  deps: Omit<TrackingDeps, 'sleep'>,
+  params: Record<string, string>,
+  target: Pick<ResumeTarget, 'runId' | 'runToken'> | undefined,
+  token: string,
+): Promise<TrackingSession> {
+  const runId = target?.runId;
+  const options = { params, clientToken: token, reuseToken: target?.runToken !== undefined, ...(runId === undefined ? {} : { runId }) };
+  const session = await TrackingSession.open({ ...deps, sleep }, options).catch((error: unknown) => {
     if (runId !== undefined && error instanceof MlflowApiError && error.status === 404) {
       throw new ParamError('resume', `Parameter "resume" names the MLflow run ${runId}, which the tracking server does not have; expected the id of an earlier run`, { cause: error });
     }
     throw error;
   });
-  if (runId !== undefined) {
+  if (runId !== undefined || session.foundByToken) {
     await pointLauncherRun(session, deps.env);
     session.queue({ tags: { 'transferkit.resumed': 'true' } });
-    deps.logger.info({ run_id: runId }, 'continuing an earlier MLflow run');
+    deps.logger.info({ run_id: session.runId }, 'continuing an earlier MLflow run');
   }
   return session;
 }
@@ -40,8 +51,9 @@ export function knownRunId(target: Pick<ResumeTarget, 'runId'> | undefined, env:
  * The pipeline's view of the pending run's id. `settled` is what the run's end waits for; how long
  * it waited is logged (`waited_ms`, after: 'training').
  */
-export function laterRunId(pending: Pick<PendingSession<OpenedSession>, 'runId' | 'opened'>, deps: { readonly now: () => number; readonly logger: Logger }): LaterRunId {
+export function laterRunId(pending: Pick<PendingSession<OpenedSession>, 'runId' | 'opened'>, token: string, deps: { readonly now: () => number; readonly logger: Logger }): LaterRunId {
   return {
+    token,
     current: () => pending.runId,
     settled: async () => {
       const from = deps.now();

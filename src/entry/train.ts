@@ -2,6 +2,7 @@
  * `transferkit train`: flags → params → pipeline, with logs, a progress line on a TTY, signals and
  * exit codes. Returns the exit code; never calls process.exit itself.
  */
+import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
 import type { LogFormat } from '../output/options.js';
@@ -128,10 +129,12 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
       invalid = error;
     }
     const target = params === undefined ? undefined : await resumeTarget(params, deps.cwd, deps.logger);
+    // a new MLflow run's client token, recorded in checkpoints written before the server gives its id
+    const runToken = target?.runToken ?? randomUUID();
     // A local store's private mlflow server takes seconds to start: the run loads its data and trains
     // meanwhile, what it logs is held until the MLflow run exists, and the run's end waits for it.
     if (trackingEnabled(deps.env)) {
-      pending = new PendingSession(openSession(deps, paramsAsGiven(raw, TRAIN_DEFAULTS), target?.runId), deps.now);
+      pending = new PendingSession(openSession(deps, paramsAsGiven(raw, TRAIN_DEFAULTS), target, runToken), deps.now);
       pending.opened.catch(() => {
         if (!stop.signal.aborted) trackingFailed = true;
         stop.abort();
@@ -177,7 +180,7 @@ export async function trainCommand(argv: readonly string[], deps: EntryDeps): Pr
       checkpointDir,
       faults,
       events: mergeEvents(consoleEvents(deps), pending === undefined ? undefined : trackingEvents(pending)),
-      ...(pending === undefined ? {} : { runId: runId ?? session?.runId ?? laterRunId(pending, deps) }),
+      ...(pending === undefined ? {} : { runId: runId ?? session?.runId ?? laterRunId(pending, runToken, deps) }),
     }, prepared);
     await opened();
     const completed =

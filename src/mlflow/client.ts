@@ -3,7 +3,7 @@
  * (retries, auth, timeouts); responses are checked with the zod schemas in schemas.ts.
  */
 import { describeValue } from '../errors.js';
-import { createRunOnce } from './create-run.js';
+import { createRunOnce, findRunByToken } from './create-run.js';
 import { MlflowApiError, MlflowUsageError } from './errors.js';
 import { MlflowHttp, type MlflowHttpOptions, type RequestSpec } from './http.js';
 import * as s from './schemas.js';
@@ -107,6 +107,11 @@ export class MlflowClient {
    */
   async createRun(options: { experimentId: string; runName?: string; startTime: number; tags?: KeyValues; clientToken?: string }): Promise<s.Run> {
     return createRunOnce(this.http, { ...options, tags: pairs(options.tags).map((t) => checkTag(t)) });
+  }
+
+  /** The run of the experiment created with this client token (createRun's `clientToken`), if any. */
+  async findRunByToken(experimentId: string, token: string): Promise<s.Run | undefined> {
+    return findRunByToken(this.http, experimentId, token);
   }
 
   async getRun(runId: string): Promise<s.Run> {

@@ -22,14 +22,20 @@ export interface CreateRunRequest {
   readonly clientToken?: string | undefined;
 }
 
+/** The run of `experimentId` created with client token `token`, if any. */
+export async function findRunByToken(http: MlflowHttp, experimentId: string, token: string): Promise<s.Run | undefined> {
+  if (!/^[\w-]+$/.test(token)) throw new MlflowUsageError(`client token ${JSON.stringify(token)} must be letters, digits, _ and - (it goes into a search filter)`);
+  const search = { experiment_ids: [experimentId], filter: `tags.\`${CLIENT_TOKEN_TAG}\` = '${token}'`, max_results: 1 };
+  return (await http.json({ method: 'POST', path: `${API}/runs/search`, json: search }, s.searchRunsResponse)).runs[0];
+}
+
 export async function createRunOnce(http: MlflowHttp, request: CreateRunRequest): Promise<s.Run> {
   const token = request.clientToken ?? randomUUID();
   if (!/^[\w-]+$/.test(token)) throw new MlflowUsageError(`client token ${JSON.stringify(token)} must be letters, digits, _ and - (it goes into a search filter)`);
   const tags = [...request.tags.filter((t) => t.key !== CLIENT_TOKEN_TAG), { key: CLIENT_TOKEN_TAG, value: token }];
   const body = { experiment_id: request.experimentId, run_name: request.runName, start_time: request.startTime, tags };
   const alreadyCreated = async () => {
-    const search = { experiment_ids: [request.experimentId], filter: `tags.\`${CLIENT_TOKEN_TAG}\` = '${token}'`, max_results: 1 };
-    const run = (await http.json({ method: 'POST', path: `${API}/runs/search`, json: search }, s.searchRunsResponse)).runs[0];
+    const run = await findRunByToken(http, request.experimentId, token);
     return run === undefined ? undefined : { run };
   };
   return (await http.json({ method: 'POST', path: `${API}/runs/create`, json: body }, s.runResponse, alreadyCreated)).run;

@@ -21,6 +21,8 @@ export interface PipelineDeps {
 export interface LaterRunId {
   /** The id, once known. */
   readonly current: () => string | undefined;
+  /** The client token the run is created with: checkpoints written before the id is known name the run by it. */
+  readonly token: string;
   /** Waits for the id; undefined when there will be none. */
   readonly settled: () => Promise<string | undefined>;
 }

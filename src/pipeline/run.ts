@@ -82,6 +82,7 @@ export async function runTraining(params: TrainParams, deps: RunDeps, prepared?:
     store: new CheckpointStore(deps.checkpointDir ?? join(deps.outputDir, 'checkpoints'), logger, deps.faults?.beforeCheckpointWrite),
     fingerprint: { version: VERSION, params: fingerprintParams(params), data: plan.dataFingerprint, weights: ready.weightsFingerprint },
     runId: typeof deps.runId === 'object' ? deps.runId.current : deps.runId,
+    ...(typeof deps.runId === 'object' ? { runToken: deps.runId.token } : {}),
     now: deps.now,
     logger,
     policy: params.resume === 'never' ? 'never' : 'auto',

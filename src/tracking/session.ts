@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import { RunArtifacts } from '../mlflow/artifacts.js';
 import { MlflowClient, type MetricPoint } from '../mlflow/client.js';
 import { findMlflow } from '../mlflow/find-mlflow.js';
-import type { RunStatus } from '../mlflow/schemas.js';
+import type { Run, RunStatus } from '../mlflow/schemas.js';
 import { resolveTrackingStore, startLocalServer, type LocalServer, type LocalServerOptions } from './local-server.js';
 import { localArtifactRoot, LocalRunArtifacts, type ArtifactWriter } from './local-artifacts.js';
 import { markTrainingExperiment } from './experiment-kind.js';
@@ -34,6 +34,10 @@ export interface OpenOptions {
   readonly runName?: string;
   /** Log into this existing run (a resumed run) instead of MLFLOW_RUN_ID's or a new one. */
   readonly runId?: string;
+  /** A new run is created with this client token (tag transferkit.client_token; default: a random one). */
+  readonly clientToken?: string;
+  /** Continue the run created with `clientToken` when the experiment has one (a resumed checkpoint names its run so). */
+  readonly reuseToken?: boolean;
   /** Parameters as given (strings); only keys the run lacks are logged. */
   readonly params: Readonly<Record<string, string>>;
 }
@@ -51,6 +55,8 @@ export class TrackingSession {
     private readonly server: LocalServer | undefined,
     existingParams: Record<string, string>,
     private readonly deps: TrackingDeps,
+    /** The run was found by its client token (OpenOptions.reuseToken), not created. */
+    readonly foundByToken = false,
   ) {
     this.buffer = new RunDataBuffer(client, runId, deps.sleep);
     this.#params = existingParams;
@@ -88,26 +94,13 @@ export class TrackingSession {
     }
     try {
       const client = new MlflowClient({ trackingUri: url, fetch: deps.fetch, env, sleep: deps.sleep, now: deps.now, ...clientTuning(env) });
-      const runId = options.runId ?? env['MLFLOW_RUN_ID'];
-      const run =
-        runId !== undefined && runId !== ''
-          ? await client.getRun(runId)
-          : await client.createRun({
-              experimentId: await experimentFor(client, env),
-              startTime,
-              ...(options.runName === undefined ? {} : { runName: options.runName }),
-              tags: {
-                'mlflow.source.name': 'transferkit',
-                'mlflow.source.type': 'LOCAL',
-                'mlflow.user': userName(env),
-              },
-            });
+      const { run, found } = await openRun(client, env, options, startTime);
       const info = run.info;
       if (info.status !== 'RUNNING') await client.updateRun({ runId: info.run_id, status: 'RUNNING' });
       await markTrainingExperiment(client, info.experiment_id).catch((error: unknown) =>
         logger.warn({ experiment_id: info.experiment_id, reason: error instanceof Error ? error.message : String(error) }, 'could not mark the experiment as model training (mlflow.experimentKind)'));
       const existing = Object.fromEntries((run.data.params ?? []).map((p) => [p.key, p.value]));
-      const session = new TrackingSession(client, info.run_id, info.artifact_uri ?? '', info.experiment_id, url, server, existing, deps);
+      const session = new TrackingSession(client, info.run_id, info.artifact_uri ?? '', info.experiment_id, url, server, existing, deps, found);
       await session.logParams(options.params);
       const ui = server === undefined ? { ui: runPageUrl(url, info.experiment_id, info.run_id) } : {};
       logger.info({ run_id: info.run_id, experiment_id: info.experiment_id, tracking: url, ...ui }, 'tracking to MLflow');
@@ -190,6 +183,24 @@ function clientTuning(env: Env): { retry?: { maxRetries: number }; timeoutMs?: n
     ...(retries === undefined ? {} : { retry: { maxRetries: retries } }),
     ...(timeout === undefined ? {} : { timeoutMs: timeout * 1000 }),
   };
+}
+
+/** The run to log into: options.runId's or MLFLOW_RUN_ID's, else the one of options.clientToken (reuseToken), else a new one. */
+async function openRun(client: MlflowClient, env: Env, options: OpenOptions, startTime: number): Promise<{ run: Run; found: boolean }> {
+  const runId = options.runId ?? env['MLFLOW_RUN_ID'];
+  if (runId !== undefined && runId !== '') return { run: await client.getRun(runId), found: false };
+  const experimentId = await experimentFor(client, env);
+  const token = options.clientToken;
+  const found = token !== undefined && options.reuseToken === true ? await client.findRunByToken(experimentId, token) : undefined;
+  if (found !== undefined) return { run: found, found: true };
+  const run = await client.createRun({
+    experimentId,
+    startTime,
+    ...(options.runName === undefined ? {} : { runName: options.runName }),
+    ...(token === undefined ? {} : { clientToken: token }),
+    tags: { 'mlflow.source.name': 'transferkit', 'mlflow.source.type': 'LOCAL', 'mlflow.user': userName(env) },
+  });
+  return { run, found: false };
 }
 
 async function experimentFor(client: MlflowClient, env: Env): Promise<string> {

@@ -34,8 +34,9 @@ describe('train-tracking', () => {
     const pending = new PendingSession(new Promise<OpenedSession>((resolve) => (open = resolve)), () => 0);
     const lines: string[] = [];
     let clock = 100;
-    const id = laterRunId(pending, { now: () => clock, logger: pino({ level: 'debug' }, { write: (l: string) => void lines.push(l) }) });
+    const id = laterRunId(pending, 'tok', { now: () => clock, logger: pino({ level: 'debug' }, { write: (l: string) => void lines.push(l) }) });
     assert.equal(id.current(), undefined);
+    assert.equal(id.token, 'tok');
     const settled = id.settled();
     clock = 350;
     open(session('run-7'));

@@ -6,7 +6,8 @@
  * derived ones, every epoch's metric points with the values of metrics.json (stamped when they
  * happened, before the server was up), the test metrics, and the run's start time from before the
  * server was asked for. A server that never comes up stops the training and fails the command with
- * its error; a training that fails while the server starts still ends the run FAILED. The order is
+ * its error; a training that fails while the server starts still ends the run FAILED, and the same
+ * command continues its checkpoint (written before the run had an id) in that same run. The order is
  * forced by log events; timestamps are only compared with each other.
  */
 import { after, before, describe, it } from 'node:test';
@@ -24,7 +25,7 @@ import { paramsAsGiven } from '../../src/tracking/run-params.js';
 import { LocalServerError } from '../../src/mlflow/errors.js';
 import { startLocalServer, type LocalServer, type LocalServerOptions } from '../../src/tracking/local-server.js';
 import { tempDir, tinyCifar } from '../support/cli.js';
-import { clientFor, metricsOf, onlyRun, paramsOf, tagsOf } from '../support/mlflow-checks.js';
+import { clientFor, historySteps, metricsOf, onlyRun, paramsOf, tagsOf } from '../support/mlflow-checks.js';
 
 const MetricsFile = z.looseObject({
   epochs: z.array(z.looseObject({ epoch: z.number(), stage: z.number() }).catchall(z.unknown())),
@@ -168,5 +169,34 @@ describe('a run whose private mlflow server comes up after the data is loaded', 
     const run = await onlyRun(clientFor(viewer.url), 'fails');
     assert.equal(run.info.status, 'FAILED');
     assert.equal(tagsOf(run)['transferkit.error_code'], 'ERR_CHECKPOINT');
+  });
+
+  it('a run killed before its server named it resumes into the same MLflow run (found by the checkpoint\'s client token)', async () => {
+    // first attempt: the server is asked to start only once epoch 1 is logged (its checkpoint written
+    // without a run id); epoch 2's checkpoint write then fails (disk full), the run ends FAILED
+    let firstEpoch: () => void = () => undefined;
+    const epochLogged = new Promise<void>((resolve) => (firstEpoch = resolve));
+    const logger = watching((msg) => {
+      if (msg === 'epoch') firstEpoch();
+    });
+    const afterEpoch1 = async (options: LocalServerOptions): Promise<LocalServer> => {
+      await epochLogged;
+      return startLocalServer(options);
+    };
+    let out = '';
+    const write = { write: (text: string) => (out += text) };
+    const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], MLFLOW_EXPERIMENT_NAME: 'token' };
+    const failed = await trainCommand(job('out-token'), { env: { ...env, TRANSFERKIT_FAULT: 'enospc@checkpoint:2' }, cwd: home, fetch: globalThis.fetch, now: () => Date.now(), stdout: write, stderr: write, logger, startServer: afterEpoch1 });
+    assert.notEqual(failed, 0, out);
+    // the same command again: resume=auto continues the checkpoint of epoch 1, in the run it was made for
+    const code = await trainCommand(job('out-token'), { env, cwd: home, fetch: globalThis.fetch, now: () => Date.now(), stdout: write, stderr: write, logger: pino({ level: 'silent' }) });
+    assert.equal(code, 0, out);
+    await viewer?.stop();
+    viewer = await startLocalServer({ storeUri: `sqlite:///${join(home, 'mlflow.db')}`, artifactsDestination: join(home, 'mlruns'), mlflowBin: findMlflow({ env: process.env }), env: process.env, cwd: home });
+    const client = clientFor(viewer.url);
+    const run = await onlyRun(client, 'token');
+    assert.equal(run.info.status, 'FINISHED');
+    assert.equal(tagsOf(run)['transferkit.resumed'], 'true');
+    assert.deepEqual(await historySteps(client, run.info.run_id, 'loss'), [0, 1, 2]);
   });
 });

@@ -24,6 +24,8 @@ export interface RunCheckpointsOptions {
   readonly fingerprint: Fingerprint;
   /** The MLflow run, or how to ask for it at each checkpoint (a run the tracking server is still creating). */
   readonly runId: string | undefined | (() => string | undefined);
+  /** The client token the run is created with, recorded too (the run id may not be known yet). */
+  readonly runToken?: string;
   readonly now: () => number;
   readonly logger: Logger;
   /** `auto`: continue from a matching checkpoint; `never`: discard checkpoints and start over. */
@@ -137,6 +139,7 @@ export class RunCheckpoints {
         format: 'transferkit-checkpoint',
         version: CHECKPOINT_FORMAT_VERSION,
         run_id: (typeof this.o.runId === 'function' ? this.o.runId() : this.o.runId) ?? null,
+        ...(this.o.runToken === undefined ? {} : { run_token: this.o.runToken }),
         fingerprint: this.o.fingerprint,
         phase,
         stage: p.stage,

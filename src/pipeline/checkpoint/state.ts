@@ -62,6 +62,11 @@ export const manifestSchema = z.object({
   format: z.literal('transferkit-checkpoint'),
   version: z.literal(CHECKPOINT_FORMAT_VERSION),
   run_id: z.string().nullable(),
+  /**
+   * The client token the MLflow run is created with (tag transferkit.client_token): a checkpoint
+   * written while the server was still creating the run names it by this. Absent before it was kept.
+   */
+  run_token: z.string().regex(/^[\w-]+$/).optional(),
   fingerprint: fingerprintSchema,
   phase: z.enum(['source', 'target', 'scratch']),
   /** 1-based stage of the phase in progress. */
