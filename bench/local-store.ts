@@ -150,6 +150,9 @@ const md = [
   ...summary.map((s) => `| ${s.mode} | ${f2(s.median_wall_s)} | ${s.mode === 'off' ? '–' : f2(s.added_s)} | ${'median_server_start_s' in s ? f2(s.median_server_start_s) : '–'} | ` +
     `${'median_waited_for_run_s' in s ? f2(s.median_waited_for_run_s) : '–'} | ${(s.median_cpu_taken_by_others * 100).toFixed(0)}% |`),
   '',
+  'In words (medians): ' + summary.filter((s) => s.mode !== 'off').map((s) => `${s.mode}: ${f2(s.added_s)} s added` +
+    ('median_waited_for_run_s' in s ? `, ${f2(s.median_waited_for_run_s)} s waited for the MLflow run` : '')).join('; ') + '.',
+  '',
   'Every run:',
   '',
   '| mode | run | wall s | server start s | waited s | others |',
