@@ -281,6 +281,8 @@ async function runTk(w: Workload, method: Exclude<MethodId, 'keras'>, cacheDir: 
     '--use_early_stop', w.earlyStop ? '1' : '0', '--patience', String(PATIENCE), '--batch_size', String(BATCH),
     '--learning_rate', String(method === 'tk-cache-warm' ? WARM_LR : LR), '--dense_units', '256', '--dropout', '0.5', '--validation_fraction', '0.2',
     '--seed', String(SEED), '--output_dir', out, '--cache_dir', cacheDir, '--activation_cache', method === 'tk-nocache' ? 'off' : 'auto',
+    // JSON log lines: the per-phase times below are read from them (text lines carry no timestamps to parse)
+    '--log_format', 'json',
   ];
   const spawnedAt = Date.now();
   const run = await runMeasured(process.execPath, args, childEnv({ TRANSFERKIT_TRACKING: 'off' }));
