@@ -28,16 +28,24 @@ const NO_EXTRAS = ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer'
 export function denseChain(model: tf.LayersModel): Link[] | undefined {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) return undefined;
   const links: Link[] = [];
+  // the rank of the activation so far: Dense layers here take rank 2 (Keras's Dense on a rank-4
+  // input maps the last axis only, which this step does not write out), pooling rank 4
+  let rank = model.inputs[0]?.shape.length ?? 0;
   // one input, one output and only single-input layers: model.layers (in topological order) is the chain
   for (const layer of model.layers) {
     const kind = layer.getClassName();
     if (kind === 'InputLayer') continue;
     if (layer.losses.length > 0) return undefined;
     const dense = links.some((l) => l.kind === 'dense');
-    if (kind === 'Flatten' && !dense) links.push({ kind: 'flatten' });
-    else if (kind === 'GlobalAveragePooling2D' && !dense && layer.getConfig()['dataFormat'] !== 'channelsFirst') links.push({ kind: 'pool' });
-    else if (layer instanceof StepDropout && layer.noiseShape === undefined) links.push({ kind: 'dropout', layer });
+    if (kind === 'Flatten' && !dense) {
+      links.push({ kind: 'flatten' });
+      rank = 2;
+    } else if (kind === 'GlobalAveragePooling2D' && rank === 4 && layer.getConfig()['dataFormat'] !== 'channelsFirst') {
+      links.push({ kind: 'pool' });
+      rank = 2;
+    } else if (layer instanceof StepDropout && layer.noiseShape === undefined) links.push({ kind: 'dropout', layer });
     else if (kind === 'Dense') {
+      if (rank !== 2) return undefined;
       const config = layer.getConfig();
       if (!layer.trainable || NO_EXTRAS.some((k) => config[k] !== null && config[k] !== undefined)) return undefined;
       const [kernel, bias] = layer.weights;

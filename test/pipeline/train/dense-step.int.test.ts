@@ -120,6 +120,9 @@ describe('the dense head step', () => {
     assert.equal(denseChain(frozen), undefined);
     const logits = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [2, 2, 6] }), tf.layers.dense({ units: CLASSES })] });
     assert.equal(denseChain(logits), undefined);
+    // a Dense layer on a rank-4 input (Keras maps its last axis only)
+    const rank4 = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2, 2, 6], units: CLASSES, activation: 'softmax' })] });
+    assert.equal(denseChain(rank4), undefined);
     // while Flatten → Dense(softmax) alone is one
     assert.notEqual(denseChain(tf.sequential({ layers: [tf.layers.flatten({ inputShape: [2, 2, 6] }), tf.layers.dense({ units: CLASSES, activation: 'softmax' })] })), undefined);
   });
