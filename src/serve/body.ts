@@ -1,7 +1,9 @@
 /**
  * A request body, up to a limit. A declared Content-Length over the limit is refused before any
  * byte is read; a body that grows past it (chunked, or a lying length) stops being read there: the
- * request is paused and nothing more is kept. The 413 then goes out with `Connection: close`.
+ * request is paused and nothing more is kept. The 413 then goes out with `Connection: close`, after
+ * the server has read and dropped the rest of the body for a bounded time (server.ts `linger`), so the
+ * client reads the reply instead of a reset.
  */
 import type { IncomingMessage } from 'node:http';
 import { RequestError } from './http-error.js';

@@ -13,6 +13,37 @@ import { ClientGoneError } from './body.js';
 import { RequestError, errorBody } from './http-error.js';
 import { routes, type Reply, type ServedModel } from './routes.js';
 
+
+/** How long, and for how many bytes, a refused request's remaining body is read and dropped before the reply. */
+const LINGER_MS = 2000;
+const LINGER_BYTES = 64 * 2 ** 20;
+
+/**
+ * Reads and drops the rest of a request body (bounded by LINGER_MS and LINGER_BYTES), so that the
+ * client has sent it all and reads the reply that follows, as a web server's lingering close does.
+ */
+function linger(req: IncomingMessage): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('close', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > LINGER_BYTES) done();
+    };
+    const timer = setTimeout(done, LINGER_MS);
+    req.on('data', onData);
+    req.on('end', done);
+    req.on('close', done);
+    req.resume();
+  });
+}
+
 export interface ServerOptions {
   readonly model: ServedModel;
   readonly decoder: ImageDecoder;
@@ -63,12 +94,14 @@ export function createScoringServer(o: ServerOptions): ScoringServer {
   let active = 0;
   let drained: (() => void) | undefined;
 
-  const send = (req: IncomingMessage, res: ServerResponse, reply: Reply & { headers?: Readonly<Record<string, string>> }): void => {
+  const send = async (req: IncomingMessage, res: ServerResponse, reply: Reply & { headers?: Readonly<Record<string, string>> }): Promise<void> => {
     const headers: Record<string, string | number> = { ...reply.headers, 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body) };
     // a body left unread (refused early) or a server going away: this connection ends with the reply
     const unreadBody = !req.complete && (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined);
     if (closing || unreadBody) headers['connection'] = 'close';
-    res.writeHead(reply.status, headers).end(reply.body);
+    // a client still sending its body would get a reset (EPIPE) instead of the reply if the connection closed now
+    if (unreadBody) await linger(req);
+    if (!res.destroyed) res.writeHead(reply.status, headers).end(reply.body);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -92,7 +125,7 @@ export function createScoringServer(o: ServerOptions): ScoringServer {
       if (error instanceof ClientGoneError) return;
       reply = replyFor(error, o.logger);
     }
-    if (!res.destroyed) send(req, res, reply);
+    if (!res.destroyed) await send(req, res, reply);
   };
 
   const server = createServer((req, res) => {

@@ -168,7 +168,8 @@ describe('the MLflow UI shows a transferkit run', { timeout: 300_000 }, () => {
       assert.ok(modelId !== undefined, 'the run has a logged model output');
       const title = page.getByText(/^Logged models \(\d+\)$/);
       await title.waitFor({ state: 'visible' });
-      assert.equal((await title.innerText()).trim(), 'Logged models (1)');
+      // the box can show "(0)" while the page still fetches the run's logged models
+      assert.equal(await poll(async () => (await title.innerText()).trim(), (s) => s === 'Logged models (1)'), 'Logged models (1)');
       const link = page.getByRole('link', { name: 'model', exact: true });
       assert.equal(await poll(() => link.count(), (n) => n > 0), 1, 'one logged model, named model');
       assert.match((await link.getAttribute('href')) ?? '', new RegExp(`/experiments/${run.info.experiment_id}/models/${modelId}$`));
