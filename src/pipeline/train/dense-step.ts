@@ -71,6 +71,7 @@ export function denseStep(model: tf.LayersModel, numClasses: number): BatchStep 
   const links = denseChain(model);
   const optimizer = model.optimizer;
   if (links === undefined || optimizer === undefined) return undefined;
+  const denses = links.filter((l) => l.kind === 'dense');
   return async (x, labels) => {
     const n = labels.length;
     const held: tf.Tensor[] = [];
@@ -110,7 +111,6 @@ export function denseStep(model: tf.LayersModel, numClasses: number): BatchStep 
       const { loss, accuracy, gradient } = fromProbabilities(probs, labels, numClasses);
       if (!Number.isFinite(loss)) return { loss, accuracy };
       // backward, last dense layer first
-      const denses = links.filter((l) => l.kind === 'dense');
       const grads = new Map<tf.LayerVariable, tf.Tensor>();
       let d: tf.Tensor = hold(tf.tensor2d(gradient, [n, numClasses]));
       for (let i = denses.length - 1; i >= 0; i--) {
