@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors.js';
+import { installLeanStep } from './lean-step-kernel.js';
 
 export interface BackendInfo {
   readonly name: 'tensorflow' | 'cpu';
@@ -46,6 +47,7 @@ export async function initBackend(name: 'tensorflow' | 'cpu', load: NativeLoader
       `Backend "tensorflow" was requested but "${active}" is active; refusing to train on it. Pass backend=cpu to use the pure-JS backend on purpose.`,
     );
   }
+  installLeanStep();
   const tensorflowVersion = nativeVersion();
   return tensorflowVersion === undefined
     ? { name: 'tensorflow', tfjsVersion: tf.version_core }
