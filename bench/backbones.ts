@@ -30,7 +30,7 @@ import { loadDataset } from '../src/pipeline/data/registry.js';
 import { balancedSplit } from '../src/pipeline/data/sample.js';
 import { BACKBONES } from '../src/pipeline/model/backbones.js';
 import { METHODS, parseOptions, ratioTable, runTable, type BenchBackbone, type ConfigResult, type Method, type RunResult, type Workload } from './backbones-support.js';
-import { BENCH, CLI, PYTHON, REPO, childEnv, dataRoot, distIsStale, machine, runMeasured, runText, writeIdxSubset } from './speed-support.js';
+import { BENCH, CLI, PYTHON, REPO, childEnv, dataRoot, buildDistIfStale, jsonLogLines, machine, runMeasured, runText, writeIdxSubset } from './speed-support.js';
 
 const argv = process.argv.slice(2);
 const opts = parseOptions(argv);
@@ -44,11 +44,7 @@ const VALIDATION = 0.2;
 const POOL = 6000;
 const log = (s: string) => process.stderr.write(`[backbones] ${s}\n`);
 
-if (!opts.noBuild && (await distIsStale())) {
-  log('dist/ is missing or older than src/: building it (tsc -p tsconfig.json)');
-  const res = await runMeasured(join(REPO, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], childEnv());
-  if (res.exitCode !== 0) throw new Error(`tsc failed:\n${res.stdout}${res.stderr}`);
-}
+if (!opts.noBuild) await buildDistIfStale(log);
 const root = join(await dataRoot(), 'backbones');
 await mkdir(root, { recursive: true });
 const work = await mkdtemp(join(root, 'run-'));
@@ -149,15 +145,7 @@ async function runTk(c: Config, method: Exclude<Method, 'keras'>, cacheDir: stri
   if (r.exitCode !== 0) return failed(method, r);
   const m = tkMetricsSchema.parse(JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')));
   if (m.test.count !== c.split.counts.test) throw new Error(`transferkit tested ${m.test.count} images, the split has ${c.split.counts.test}`);
-  const cache = r.stderr.split('\n').flatMap((line) => {
-    if (!line.startsWith('{')) return [];
-    try {
-      const parsed = cacheLineSchema.safeParse(JSON.parse(line));
-      return parsed.success ? [parsed.data] : [];
-    } catch {
-      return []; // not a log line
-    }
-  })[0];
+  const cache = jsonLogLines(r.stderr, cacheLineSchema)[0];
   return {
     method, ok: true, ...measuredFields(r), fit_seconds: m.trainSeconds, test_accuracy: m.test.accuracy, epoch_seconds: m.epochs.map((e) => e.epoch_seconds),
     ...(cache === undefined ? {} : { cache: { status: cache.status, seconds: cache.seconds }, cache_cut_after: cache.cut_after }),

@@ -88,10 +88,12 @@ class EpochTimes(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self.t0)
 
 
-def train(job):
+def fit_evaluate(job, read, build, t_start, t_import):
+    """Reads the three splits with read(job, name), builds with build(job) -> (model, trainable count),
+    fits with validation every epoch and evaluates on the test set; the result dict both harnesses write."""
     keras.utils.set_random_seed(job["seed"])
     t0 = time.perf_counter()
-    splits = {name: read_split(job, name) for name in ("train", "validation", "test")}
+    splits = {name: read(job, name) for name in ("train", "validation", "test")}
     t_data = time.perf_counter() - t0
     t0 = time.perf_counter()
     model, trainable = build(job)
@@ -109,6 +111,10 @@ def train(job):
         "digests": {name: s[2] for name, s in splits.items()}, "epoch_seconds": epochs.seconds, "test_accuracy": float(accuracy),
         "seconds": {"import": t_import, "data": t_data, "model": t_model, "fit": t_fit, "evaluate": t_eval, "in_process": time.perf_counter() - t_start},
     }
+
+
+def train(job):
+    return fit_evaluate(job, read_split, build, t_start, t_import)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
 import { loadDataset } from '../src/pipeline/data/index.js';
-import { BENCH, CLI, REPO, childEnv, dataRoot, distIsStale, machine, runMeasured, runText, waitForIdle, writeIdxSubset } from './speed-support.js';
+import { BENCH, CLI, REPO, childEnv, dataRoot, buildDistIfStale, machine, runMeasured, jsonLogLines, runText, waitForIdle, writeIdxSubset } from './speed-support.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(name);
@@ -48,11 +48,7 @@ const o = z
 const log = (s: string) => process.stderr.write(`[large-set] ${s}\n`);
 const t0 = performance.now();
 
-if (!flag('--no-build') && (await distIsStale())) {
-  log('dist/ is missing or older than src/: building it (tsc -p tsconfig.json)');
-  const res = await runMeasured(join(REPO, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], childEnv());
-  if (res.exitCode !== 0) throw new Error(`tsc failed:\n${res.stdout}${res.stderr}`);
-}
+if (!flag('--no-build')) await buildDistIfStale(log);
 
 const root = join(await dataRoot(), 'large-set');
 const full = await loadDataset({ name: 'fashion-mnist', cacheDir: join(root, 'download'), fetch, logger: pino({ level: 'silent' }) });
@@ -75,15 +71,7 @@ const metrics = z
   .object({ test: z.object({ accuracy: z.number(), count: z.number() }), trainSeconds: z.number(), counts: z.record(z.string(), z.number()).optional() })
   .parse(JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')));
 const cacheLine = z.looseObject({ msg: z.literal('activation cache ready'), status: z.string(), cut_after: z.string(), bytes: z.number(), in_memory: z.array(z.string()), from_file: z.array(z.string()), memory_budget: z.number(), seconds: z.number() });
-const cache = r.stderr.split('\n').flatMap((line) => {
-  if (!line.startsWith('{')) return [];
-  try {
-    const parsed = cacheLine.safeParse(JSON.parse(line));
-    return parsed.success ? [parsed.data] : [];
-  } catch {
-    return []; // not a JSON log line
-  }
-})[0];
+const cache = jsonLogLines(r.stderr, cacheLine)[0];
 if (cache === undefined) throw new Error('the run logged no "activation cache ready" line: the cache did not run');
 
 const labelled = o.perClass * 10;

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
 import { balancedSplit, loadDataset, parseClassSpec, selectClasses } from '../src/pipeline/data/index.js';
-import { BENCH, CLI, PYTHON, REPO, childEnv, dataRoot, distIsStale, machine, runMeasured, runText, waitForIdle, writeIdxSubset, type Measured } from './speed-support.js';
+import { BENCH, CLI, PYTHON, REPO, childEnv, dataRoot, buildDistIfStale, machine, runMeasured, runText, waitForIdle, writeIdxSubset, type Measured } from './speed-support.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(name);
@@ -38,11 +38,7 @@ const SETTINGS = { seed: 42, batch_size: 32, learning_rate: 0.001, dense_units: 
 const log = (s: string) => process.stderr.write(`[small-cnn] ${s}\n`);
 const t0 = performance.now();
 
-if (!flag('--no-build') && (await distIsStale())) {
-  log('dist/ is missing or older than src/: building it (tsc -p tsconfig.json)');
-  const res = await runMeasured(join(REPO, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], childEnv());
-  if (res.exitCode !== 0) throw new Error(`tsc failed:\n${res.stdout}${res.stderr}`);
-}
+if (!flag('--no-build')) await buildDistIfStale(log);
 
 // --- inputs: transferkit's own class selection and split, written as raw bytes for Keras ---------
 

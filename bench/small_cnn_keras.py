@@ -19,6 +19,9 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from backbones_keras import fit_evaluate  # noqa: E402
+
 t_import = time.perf_counter() - t_start
 
 
@@ -47,43 +50,8 @@ def build(job):
     return model, int(sum(np.prod(v.shape) for v in model.trainable_variables))
 
 
-class EpochTimes(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.seconds, self.t0 = [], 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.t0 = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self.t0)
-
-
-def train(job):
-    keras.utils.set_random_seed(job["seed"])
-    t0 = time.perf_counter()
-    splits = {name: read_split(job, name) for name in ("train", "validation", "test")}
-    t_data = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    model, trainable = build(job)
-    t_model = time.perf_counter() - t0
-    (xt, yt, _), (xv, yv, _), (xs, ys, _) = splits["train"], splits["validation"], splits["test"]
-    epochs = EpochTimes()
-    t0 = time.perf_counter()
-    model.fit(xt, yt, batch_size=job["batch"], epochs=job["epochs"], validation_data=(xv, yv), shuffle=True, callbacks=[epochs], verbose=2)
-    t_fit = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    _, accuracy = model.evaluate(xs, ys, batch_size=job["batch"], verbose=0)
-    t_eval = time.perf_counter() - t0
-    return {
-        "keras": keras.__version__, "tensorflow": tf.__version__, "trainable_parameters": trainable,
-        "digests": {name: s[2] for name, s in splits.items()}, "epoch_seconds": epochs.seconds, "test_accuracy": float(accuracy),
-        "seconds": {"import": t_import, "data": t_data, "model": t_model, "fit": t_fit, "evaluate": t_eval, "in_process": time.perf_counter() - t_start},
-    }
-
-
 if __name__ == "__main__":
     job = json.loads(sys.argv[1])
-    out = train(job)
+    out = fit_evaluate(job, read_split, build, t_start, t_import)
     with open(job["result"], "w") as f:
         json.dump(out, f)

@@ -99,6 +99,27 @@ export async function distIsStale(): Promise<boolean> {
   return (await newest(join(REPO, 'src'))) > built;
 }
 
+/** Rebuilds dist/ (tsc -p tsconfig.json) when it is missing or older than src/; throws when tsc fails. */
+export async function buildDistIfStale(log: (s: string) => void): Promise<void> {
+  if (!(await distIsStale())) return;
+  log('dist/ is missing or older than src/: building it (tsc -p tsconfig.json)');
+  const res = await runMeasured(join(REPO, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], childEnv());
+  if (res.exitCode !== 0) throw new Error(`tsc failed:\n${res.stdout}${res.stderr}`);
+}
+
+/** The JSON log lines of a child's output that `schema` accepts, in order (other lines skipped). */
+export function jsonLogLines<T>(output: string, schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } }): T[] {
+  return output.split('\n').flatMap((line) => {
+    if (!line.startsWith('{')) return [];
+    try {
+      const parsed = schema.safeParse(JSON.parse(line));
+      return parsed.success ? [parsed.data] : [];
+    } catch {
+      return []; // not a JSON log line
+    }
+  });
+}
+
 // --- child processes --------------------------------------------------------------------------
 
 export interface Measured {
