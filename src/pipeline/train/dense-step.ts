@@ -6,16 +6,16 @@
  * and its tape), the softmax output is read once, and the loss, accuracy and the gradient at the
  * logits are computed from it in JavaScript. The optimizer step is the model's own.
  *
- * The same step as `trainOnBatch` with categorical cross-entropy, to float32 rounding: the same
- * dropout masks (each StepDropout draws its own), and the same loss, whose probability is clipped
- * to [1e-7, 1 − 1e-7] as Keras and tfjs clip it, so a sample whose probability is clipped adds no
- * gradient. Any other model (a trainable conv layer, a layer loss such as L2-SP's pull, a
+ * The same step as `trainOnBatch` with the stages' loss (softmax-loss.ts), to float32 rounding: the
+ * same dropout masks (each StepDropout draws its own), the same loss value (the probability clipped
+ * to [1e-7, 1 − 1e-7] as Keras and tfjs clip it) and the same unclipped gradient p − y. Any other model (a trainable conv layer, a layer loss such as L2-SP's pull, a
  * regularizer or constraint, tfjs's own Dropout) has no dense chain and trains with `trainOnBatch`;
  * test/pipeline/train/dense-step.int.test.ts holds the two steps to the same weights.
  */
 import * as tf from '@tensorflow/tfjs';
 import { StepDropout } from '../model/dropout.js';
 import type { BatchStep } from './batch-step.js';
+import { EPSILON, FLT_MIN } from './softmax-loss.js';
 
 type Link =
   | { readonly kind: 'flatten' | 'pool' }
@@ -63,8 +63,6 @@ export function denseChain(model: tf.LayersModel): Link[] | undefined {
   return links;
 }
 
-/** Keras's clipping of the probability in categorical cross-entropy. */
-const EPSILON = 1e-7;
 
 /** The lean step for `model`, or undefined when it is not a dense chain (it trains with trainOnBatch). */
 export function denseStep(model: tf.LayersModel, numClasses: number): BatchStep | undefined {
@@ -142,8 +140,8 @@ export function denseStep(model: tf.LayersModel, numClasses: number): BatchStep 
 }
 
 /**
- * Mean clipped cross-entropy, accuracy, and the gradient of the mean loss at the logits:
- * (p − y) / n for a sample whose normalised true-class probability lies inside the clip, 0 outside.
+ * Mean clipped cross-entropy, accuracy, and the gradient of the mean loss at the logits as
+ * softmaxCrossEntropy gives it: (p − y) / n for every sample (clipping bounds the value only).
  */
 export function fromProbabilities(probs: Float32Array | Int32Array | Uint8Array, labels: Int32Array, numClasses: number): { loss: number; accuracy: number; gradient: Float32Array } {
   const n = labels.length;
@@ -161,11 +159,11 @@ export function fromProbabilities(probs: Float32Array | Int32Array | Uint8Array,
       if (p > (probs[row + best] ?? Number.NaN)) best = j;
     }
     if (best === label) correct++;
-    const q = Math.fround((probs[row + label] ?? Number.NaN) / sum);
-    const clipped = Math.min(Math.max(q, EPSILON), 1 - EPSILON);
-    lossSum -= Math.log(clipped);
-    if (q !== clipped) continue;
-    for (let j = 0; j < numClasses; j++) gradient[row + j] = ((probs[row + j] ?? Number.NaN) - (j === label ? 1 : 0)) / n;
+    const p = probs[row + label] ?? Number.NaN;
+    lossSum -= Math.log(Math.min(Math.max(Math.fround(p / sum), EPSILON), 1 - EPSILON));
+    // softmaxCrossEntropy's gradient through the softmax: (p − y) / n, scaled down only below FLT_MIN
+    const r = p / Math.max(p, FLT_MIN);
+    for (let j = 0; j < numClasses; j++) gradient[row + j] = (r * ((probs[row + j] ?? Number.NaN) - (j === label ? 1 : 0))) / n;
   }
   return { loss: lossSum / n, accuracy: correct / n, gradient };
 }

@@ -26,6 +26,7 @@ import type { PhaseOptions, PhaseResult } from './phase-types.js';
 import { sourceOf } from './source.js';
 import { adaptAfterTraining } from './domain-bn.js';
 import { resumeStep, stepOf } from './steps.js';
+import { softmaxCrossEntropy } from './softmax-loss.js';
 
 export type { PhaseOptions, PhaseProgress, PhaseResult, PhaseResume, StageOutcome, StageSpec } from './phase-types.js';
 
@@ -66,7 +67,7 @@ async function trainStages(model: tf.LayersModel, o: PhaseOptions): Promise<Phas
       const cacheTags = Object.fromEntries(Object.entries(inputs.cacheTags).map(([k, v]) => [stageKey(k, stage), v]));
       const backboneWeights = () => backboneLayers(model, o.backbone).flatMap(({ layer }) => layer.weights);
       const optimizer = stageOptimizer(backboneWeights, spec.learningRate, o.backboneLrFactor ?? 1);
-      inputs.model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+      inputs.model.compile({ optimizer, loss: softmaxCrossEntropy, metrics: ['accuracy'] });
       // after the ridge probe, early stopping starts afresh: the probe's validation loss chose λ and the temperature, no fair bar
       const afterProbe = o.stages[i - 1]?.solver === 'ridge';
       const carried = resume === undefined && o.patience !== undefined && !afterProbe ? carriedBest(records.at(-1), inputs.model) : undefined;

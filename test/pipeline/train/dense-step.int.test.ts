@@ -13,6 +13,7 @@ import { setDropoutStep } from '../../../src/pipeline/model/dropout.js';
 import { FlatAdam } from '../../../src/pipeline/train/adam.js';
 import { batchStep, trainOnBatchStep } from '../../../src/pipeline/train/batch-step.js';
 import { denseChain, denseStep } from '../../../src/pipeline/train/dense-step.js';
+import { softmaxCrossEntropy } from '../../../src/pipeline/train/softmax-loss.js';
 import { tinyBackbone } from '../../support/tiny.js';
 
 const CLASSES = 5;
@@ -27,7 +28,7 @@ function head(kind: 'flatten' | 'pooled' | 'linear', seed = 7): tf.LayersModel {
     x = y;
   }
   const model = tf.model({ inputs: input, outputs: x });
-  model.compile({ optimizer: new FlatAdam(0.05), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer: new FlatAdam(0.05), loss: softmaxCrossEntropy, metrics: ['accuracy'] });
   return model;
 }
 
@@ -75,7 +76,7 @@ describe('the dense head step', () => {
     });
   }
 
-  it('dispatches under a third of the ops of trainOnBatch and leaks no tensors', async () => {
+  it('dispatches under 40% of the ops of trainOnBatch and leaks no tensors', async () => {
     const model = head('flatten');
     const x = features(0);
     const labels = labelsOf(0);
@@ -87,7 +88,7 @@ describe('the dense head step', () => {
     const count = async (f: () => Promise<unknown>) => (await tf.profile(async () => { await f(); return []; })).kernels.length;
     const leanOps = await count(() => lean(x, labels));
     const layerOps = await count(() => layers(x, labels));
-    assert.ok(leanOps * 3 < layerOps, `dense step ${leanOps} ops, trainOnBatch ${layerOps}`);
+    assert.ok(leanOps * 2.5 < layerOps, `dense step ${leanOps} ops, trainOnBatch ${layerOps}`);
     const tensors = tf.memory().numTensors;
     await lean(x, labels);
     assert.equal(tf.memory().numTensors, tensors, 'a step leaves no tensor behind');

@@ -1,4 +1,4 @@
-/** The dense step's loss, accuracy and logit gradient from the softmax output, clipping as Keras does. */
+/** The dense step's loss (clipped as Keras clips it), accuracy and logit gradient (p − y, as softmaxCrossEntropy gives it) from the softmax output. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromProbabilities } from '../../../src/pipeline/train/dense-step.js';
@@ -13,12 +13,20 @@ describe('fromProbabilities', () => {
     gradient.forEach((g, i) => assert.ok(Math.abs(g - (expected[i] ?? 0)) < 1e-7, `gradient ${i}: ${g}`));
   });
 
-  it('a sample whose true-class probability is clipped adds its clipped loss and no gradient', () => {
-    // sample 0: p = 1e-9 for its class (clipped to 1e-7); sample 1: p = 1 (clipped to 1 − 1e-7)
+  it('a sample whose true-class probability is clipped adds its clipped loss and still its gradient p − y', () => {
+    // sample 0: p = 1e-9 for its class (the value clipped to 1e-7); sample 1: p = 1 (clipped to 1 − 1e-7)
     const probs = Float32Array.from([1e-9, 1 - 1e-9, 0, 1, 0, 0]);
     const { loss, gradient } = fromProbabilities(probs, Int32Array.from([0, 0]), 3);
     assert.ok(Math.abs(loss - (-Math.log(1e-7) - Math.log(1 - 1e-7)) / 2) < 1e-6, `loss ${loss}`);
-    assert.deepEqual([...gradient], [0, 0, 0, 0, 0, 0]);
+    const expected = [Math.fround(1e-9) - 1, Math.fround(1 - 1e-9), 0, 0, 0, 0].map((v) => v / 2);
+    gradient.forEach((g, i) => assert.ok(Math.abs(g - (expected[i] ?? Number.NaN)) < 1e-7, `gradient ${i}: ${g} vs ${expected[i]}`));
+  });
+
+  it('scales the gradient down only where the true-class probability is below FLT_MIN', () => {
+    const tiny = 1e-40; // a float32 denormal: r = p / FLT_MIN
+    const { gradient } = fromProbabilities(Float32Array.from([tiny, 1]), Int32Array.from([0]), 2);
+    const r = Math.fround(tiny) / 1.1754944e-38;
+    assert.ok(Math.abs((gradient[1] ?? 0) - r) < 1e-9 && (gradient[1] ?? 0) > 0, `gradient ${String(gradient)}`);
   });
 
   it('normalises the row as Keras does before clipping, and breaks ties toward the first class', () => {
