@@ -20,14 +20,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
 import { loadDataset } from '../src/pipeline/data/index.js';
-import { BENCH, CLI, REPO, childEnv, dataRoot, buildDistIfStale, machine, runMeasured, jsonLogLines, runText, waitForIdle, writeIdxSubset } from './speed-support.js';
+import { BENCH, CLI, cliArgs, REPO, childEnv, dataRoot, buildDistIfStale, machine, runMeasured, jsonLogLines, runText, waitForIdle, writeIdxSubset } from './speed-support.js';
 
 const argv = process.argv.slice(2);
-const flag = (name: string) => argv.includes(name);
-const value = (name: string) => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? argv[at + 1] : undefined;
-};
+const { flag, value } = cliArgs(argv);
 const QUICK = flag('--quick');
 const GOAL_MB = 2048;
 const o = z

@@ -20,14 +20,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
 import { balancedSplit, loadDataset, parseClassSpec, selectClasses } from '../src/pipeline/data/index.js';
-import { BENCH, CLI, PYTHON, REPO, childEnv, dataRoot, buildDistIfStale, machine, runMeasured, runText, waitForIdle, writeIdxSubset, type Measured } from './speed-support.js';
+import { BENCH, CLI, cliArgs, PYTHON, REPO, childEnv, dataRoot, buildDistIfStale, machine, runMeasured, runText, waitForIdle, writeIdxSubset, type Measured } from './speed-support.js';
 
 const argv = process.argv.slice(2);
-const flag = (name: string) => argv.includes(name);
-const value = (name: string) => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? argv[at + 1] : undefined;
-};
+const { flag, value } = cliArgs(argv);
 const QUICK = flag('--quick');
 const options = z
   .object({ rounds: z.coerce.number().int().min(1), epochs: z.coerce.number().int().min(1), out: z.string().regex(/^[\w.-]+$/) })

@@ -99,6 +99,17 @@ export async function distIsStale(): Promise<boolean> {
   return (await newest(join(REPO, 'src'))) > built;
 }
 
+/** A harness's command line: `flag('--quick')` is present; `value('--out')` is the word after it. */
+export function cliArgs(argv: readonly string[]): { flag: (name: string) => boolean; value: (name: string) => string | undefined } {
+  return {
+    flag: (name) => argv.includes(name),
+    value: (name) => {
+      const at = argv.indexOf(name);
+      return at >= 0 ? argv[at + 1] : undefined;
+    },
+  };
+}
+
 /** Rebuilds dist/ (tsc -p tsconfig.json) when it is missing or older than src/; throws when tsc fails. */
 export async function buildDistIfStale(log: (s: string) => void): Promise<void> {
   if (!(await distIsStale())) return;
