@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { labelAt } from './data/checked.js';
 import { TopMistakes, type Mistake } from './mistakes.js';
 import type { ProgressTask } from './progress.js';
+import { clippedNll } from './train/softmax-loss.js';
 import { batchRanges, type BatchSource } from './train/source.js';
 
 export interface Evaluation {
@@ -21,9 +22,6 @@ export interface Evaluation {
   /** The most confident mistakes (mistakes.ts), most confident first; absent when read back from a checkpoint. */
   readonly mistakes?: readonly Mistake[];
 }
-
-/** Keras clips probabilities to [1e-7, 1 - 1e-7] in categorical crossentropy. */
-const EPSILON = 1e-7;
 
 export async function evaluate(
   model: tf.LayersModel,
@@ -57,7 +55,7 @@ export async function evaluate(
       const row = i * numClasses;
       let p = 0;
       for (let j = 1; j < numClasses; j++) if ((probs[row + j] ?? Number.NaN) > (probs[row + p] ?? Number.NaN)) p = j;
-      lossSum -= Math.log(Math.min(Math.max(probs[row + label] ?? Number.NaN, EPSILON), 1 - EPSILON));
+      lossSum += clippedNll(probs[row + label] ?? Number.NaN);
       const confusionRow = confusion[label];
       if (confusionRow !== undefined) confusionRow[p] = (confusionRow[p] ?? 0) + 1;
       if (p === label) correct++;

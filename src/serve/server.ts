@@ -13,7 +13,6 @@ import { ClientGoneError } from './body.js';
 import { RequestError, errorBody } from './http-error.js';
 import { routes, type Reply, type ServedModel } from './routes.js';
 
-
 /** How long, and for how many bytes, a refused request's remaining body is read and dropped before the reply. */
 const LINGER_MS = 2000;
 const LINGER_BYTES = 64 * 2 ** 20;

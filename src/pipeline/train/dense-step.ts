@@ -8,14 +8,15 @@
  *
  * The same step as `trainOnBatch` with the stages' loss (softmax-loss.ts), to float32 rounding: the
  * same dropout masks (each StepDropout draws its own), the same loss value (the probability clipped
- * to [1e-7, 1 − 1e-7] as Keras and tfjs clip it) and the same unclipped gradient p − y. Any other model (a trainable conv layer, a layer loss such as L2-SP's pull, a
- * regularizer or constraint, tfjs's own Dropout) has no dense chain and trains with `trainOnBatch`;
+ * to [1e-7, 1 − 1e-7] as Keras and tfjs clip it) and the same unclipped gradient p − y. Any other
+ * model (a trainable conv layer, a layer loss such as L2-SP's pull, a regularizer or constraint,
+ * tfjs's own Dropout) has no dense chain and trains with `trainOnBatch`;
  * test/pipeline/train/dense-step.int.test.ts holds the two steps to the same weights.
  */
 import * as tf from '@tensorflow/tfjs';
 import { StepDropout } from '../model/dropout.js';
 import type { BatchStep } from './batch-step.js';
-import { EPSILON, FLT_MIN } from './softmax-loss.js';
+import { FLT_MIN, clippedNll } from './softmax-loss.js';
 
 type Link =
   | { readonly kind: 'flatten' | 'pool' }
@@ -62,7 +63,6 @@ export function denseChain(model: tf.LayersModel): Link[] | undefined {
   if (model.trainableWeights.length !== own.size || model.trainableWeights.some((w) => !own.has(w))) return undefined;
   return links;
 }
-
 
 /** The lean step for `model`, or undefined when it is not a dense chain (it trains with trainOnBatch). */
 export function denseStep(model: tf.LayersModel, numClasses: number): BatchStep | undefined {
@@ -160,7 +160,7 @@ export function fromProbabilities(probs: Float32Array | Int32Array | Uint8Array,
     }
     if (best === label) correct++;
     const p = probs[row + label] ?? Number.NaN;
-    lossSum -= Math.log(Math.min(Math.max(Math.fround(p / sum), EPSILON), 1 - EPSILON));
+    lossSum += clippedNll(Math.fround(p / sum));
     // softmaxCrossEntropy's gradient through the softmax: (p − y) / n, scaled down only below FLT_MIN
     const r = p / Math.max(p, FLT_MIN);
     for (let j = 0; j < numClasses; j++) gradient[row + j] = (r * ((probs[row + j] ?? Number.NaN) - (j === label ? 1 : 0))) / n;

@@ -17,6 +17,10 @@ import * as tf from '@tensorflow/tfjs';
 
 /** Keras's clipping of the probability in the loss's value. */
 export const EPSILON = 1e-7;
+/** −log of a probability clipped as in the loss's value: what evaluate and the dense step add per sample. */
+export function clippedNll(probability: number): number {
+  return -Math.log(Math.min(Math.max(probability, EPSILON), 1 - EPSILON));
+}
 /** The smallest normal float32: below it the probability's reciprocal would overflow. */
 export const FLT_MIN = 1.1754944e-38;
 
