@@ -75,6 +75,8 @@ const CONFIGS = {
   lite0_imagenet_ridge: (size: number) => ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', String(size), '--retrained_conv_layers', '0', '--head_solver', 'ridge'],
   lite0_imagenet_naive: (size: number) => ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', String(size), '--retrained_conv_layers', '0', '--head', 'flatten'],
   lite0_imagenet_ridge_prior: (size: number) => ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', String(size), '--retrained_conv_layers', '0', '--head_solver', 'ridge'],
+  // what `train` does by default on this backbone: the probe with λ chosen on the budget's validation split (the protocol's)
+  lite0_imagenet_ridge_val: (size: number) => ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', String(size), '--retrained_conv_layers', '0', '--head_solver', 'ridge'],
 } as const;
 /** The smallest budget a config applies to: leave-one-out needs 2 labels per class. */
 const MIN_BUDGET: Partial<Record<keyof typeof CONFIGS, number>> = { lite0_imagenet_ridge: 2 };
@@ -96,6 +98,7 @@ const LABELS: Record<keyof typeof CONFIGS, string> = {
   lite0_imagenet_ridge: 'Lite0 ImageNet, frozen, ridge probe (all k labels train, λ by leave-one-out)',
   lite0_imagenet_naive: "Lite0 ImageNet, frozen, the seed's Flatten head (Adam)",
   lite0_imagenet_ridge_prior: 'Lite0 ImageNet, frozen, ridge probe (all k labels train, λ from the prior)',
+  lite0_imagenet_ridge_val: 'Lite0 ImageNet, frozen, ridge probe (λ on the validation split: the default)',
 };
 type Config = keyof typeof CONFIGS;
 const isConfig = (c: string): c is Config => c in CONFIGS;
