@@ -21,11 +21,11 @@ async function logRecommendation(session: TrackingSession, result: RecommendResu
   const { report, backend } = result;
   const m = report.measurements;
   const advice = report.recommendation;
+  const source = report.source;
   session.queue({
     params: {
       effective_input_size: String(report.model.input_size),
-      effective_source_dataset: report.source.dataset,
-      effective_source_classes: report.source.class_ids.join(','),
+      ...(source === null ? {} : { effective_source_dataset: source.dataset, effective_source_classes: source.class_ids.join(',') }),
     },
     tags: {
       'transferkit.recommendation': advice.setting,
@@ -33,7 +33,10 @@ async function logRecommendation(session: TrackingSession, result: RecommendResu
       'transferkit.recommendation.size': advice.size,
       'transferkit.recommendation.similarity': advice.similarity,
       'transferkit.recommendation.command': advice.command,
-      'transferkit.feature_layer': m.feature_layer,
+      'transferkit.recommendation.decided_by': advice.decided_by,
+      'transferkit.recommendation.candidates': advice.candidates.join('; '),
+      'transferkit.pilot': report.pilot.status,
+      ...(m.feature_layer === null ? {} : { 'transferkit.feature_layer': m.feature_layer }),
       'transferkit.weights_source': report.model.weights_source,
       'transferkit.weights_fingerprint': report.model.weights_fingerprint,
       'transferkit.version': VERSION,
@@ -42,21 +45,21 @@ async function logRecommendation(session: TrackingSession, result: RecommendResu
       'mlflow.note.content': reportText(report),
     },
   });
-  session.logMetrics(
-    {
-      labels_per_class: m.labels_per_class,
-      proxy_a_distance: m.proxy_a_distance,
-      domain_classifier_error: m.domain_classifier_error,
-      mmd: m.mmd,
-      mmd2: m.mmd2,
-      mmd_bandwidth: m.mmd_bandwidth,
-      source_sample_size: m.source_sample_size,
-      target_sample_size: m.target_sample_size,
-      feature_dim: m.feature_dim,
-      total_seconds: report.seconds,
-    },
-    0,
-  );
+  const measured = {
+    labels_per_class: m.labels_per_class,
+    proxy_a_distance: m.proxy_a_distance,
+    domain_classifier_error: m.domain_classifier_error,
+    mmd: m.mmd,
+    mmd2: m.mmd2,
+    mmd_bandwidth: m.mmd_bandwidth,
+    source_sample_size: m.source_sample_size,
+    target_sample_size: m.target_sample_size,
+    feature_dim: m.feature_dim,
+    total_seconds: report.seconds,
+    ...Object.fromEntries(report.pilot.scores.map((p) => [`pilot_accuracy.${p.setting.replaceAll('=', '_').replaceAll(' ', '.')}`, p.heldOutAccuracy])),
+  };
+  // what was not measured (no source) is left out, not logged as a number
+  session.logMetrics(Object.fromEntries(Object.entries(measured).filter((e): e is [string, number] => e[1] !== null)), 0);
   if (!(await session.buffer.drain(timing.waitMs, timing.now))) {
     const reason = session.buffer.lastError instanceof Error ? `: ${session.buffer.lastError.message}` : '';
     throw new TrackingUnavailableError(`The MLflow server at ${session.url} did not take the run's data within ${Math.round(timing.waitMs / 1000)} s${reason}. The advice is in ${result.file}.`);

@@ -90,17 +90,79 @@ describe('recommend against a real server', () => {
 
   it('exits 2 for bad input, ends the run FAILED and names the parameter', async () => {
     const res = await runCli(
-      ['recommend', '--dataset', 'fashion-mnist', '--backbone', 'vgg16', '--weights', 'imagenet'],
+      ['recommend', '--dataset', 'fashion-mnist', '--backbone', 'vgg16', '--weights', 'imagenet', '--source_classes', '0-4'],
       childEnv({ MLFLOW_TRACKING_URI: server.url, MLFLOW_EXPERIMENT_NAME: 'recommend-bad' }),
     );
     assert.equal(res.exitCode, 2, res.stderr.slice(-2000));
-    assert.match(res.stderr, /Parameter "source_dataset" must be given with weights=imagenet.*ImageNet cannot be downloaded/);
+    assert.match(res.stderr, /Parameter "source_classes" needs source_dataset with weights=imagenet.*got "0-4"/);
     assert.doesNotMatch(res.stderr, /\n\s+at .*\.(js|ts):\d+/);
     const run = await onlyRun(clientFor(server.url), 'recommend-bad');
     assert.equal(run.info.status, 'FAILED');
     const tags = tagsOf(run);
     assert.equal(tags['transferkit.error_code'], 'ERR_PARAM');
-    assert.match(tags['mlflow.note.content'] ?? '', /source_dataset/);
+    assert.match(tags['mlflow.note.content'] ?? '', /source_classes/);
+  });
+
+  // weights that say nothing of their source (a Keras .h5 file) and no source_dataset: the similarity
+  // is not measured, and 1000 labels per class sits at the size threshold, so the table is unsure
+  const noSource = (out: string, ...more: string[]) => [
+    'recommend', '--dataset', 'fashion-mnist', '--classes', '5-6', '--samples_per_class', '1000', '--backbone', 'small-cnn', '--input_size', '16',
+    '--weights', join(sourceModel, 'model.h5'), '--output_dir', out, ...more,
+  ];
+  const pilotReport = z.object({
+    recommendation: z.object({ setting: z.string(), similarity: z.string(), decided_by: z.string(), candidates: z.array(z.string()), sure: z.boolean(), reason: z.string() }),
+    pilot: z.object({ status: z.string(), table_pick: z.string(), scores: z.array(z.object({ setting: z.string(), heldOutAccuracy: z.number(), heldOutImages: z.number(), trainImages: z.number(), validationImages: z.number() })) }),
+    measurements: z.object({ proxy_a_distance: z.null(), feature_layer: z.null() }),
+    source: z.null(),
+  });
+
+  it('without a source and unsure: pilot runs on held-out labelled images pick among the candidates', async () => {
+    const out = join(work, 'rec-pilot');
+    const res = await runCli(noSource(out, '--pilot_epochs', '1'), childEnv({ MLFLOW_TRACKING_URI: server.url, MLFLOW_EXPERIMENT_NAME: 'recommend-pilot' }));
+    assert.equal(res.exitCode, 0, res.stderr.slice(-2000));
+    const report = pilotReport.parse(JSON.parse(await readFile(join(out, 'recommendation.json'), 'utf8')));
+    const rec = report.recommendation;
+    assert.equal(rec.similarity, 'unknown');
+    assert.equal(rec.sure, false);
+    assert.deepEqual(rec.candidates, ['retrained_conv_layers=all', 'retrained_conv_layers=0', 'retrained_conv_layers=1']);
+    assert.equal(report.pilot.status, 'ran');
+    assert.equal(rec.decided_by, 'pilot');
+    assert.deepEqual(report.pilot.scores.map((p) => p.setting), rec.candidates, 'one pilot per candidate');
+    for (const p of report.pilot.scores) {
+      // 2 classes × 1000 labels: 20% held out for scoring, the rest split 80/20 for training
+      assert.equal(p.heldOutImages, 400);
+      assert.equal(p.trainImages + p.validationImages + p.heldOutImages, 2000);
+      assert.ok(p.heldOutAccuracy >= 0 && p.heldOutAccuracy <= 1);
+    }
+    assert.ok(rec.candidates.includes(rec.setting));
+    const best = Math.max(...report.pilot.scores.map((p) => p.heldOutAccuracy));
+    const chosen = report.pilot.scores.find((p) => p.setting === rec.setting);
+    assert.ok(chosen !== undefined && (rec.setting === report.pilot.table_pick || chosen.heldOutAccuracy === best), 'the table pick, or the best pilot');
+    assert.match(res.stdout, /^domain similarity: not measured/m);
+    assert.match(res.stdout, /^pilot retrained_conv_layers=0: \d+\.\d% on 400 held-out images/m);
+
+    const run = await onlyRun(clientFor(server.url), 'recommend-pilot');
+    assert.equal(run.info.status, 'FINISHED');
+    const metrics = metricsOf(run);
+    assert.equal(metrics['proxy_a_distance'], undefined, 'not measured: not logged');
+    assert.equal(metrics['pilot_accuracy.retrained_conv_layers_0'], report.pilot.scores.find((p) => p.setting === 'retrained_conv_layers=0')?.heldOutAccuracy);
+    const tags = tagsOf(run);
+    assert.equal(tags['transferkit.pilot'], 'ran');
+    assert.equal(tags['transferkit.recommendation.decided_by'], 'pilot');
+    assert.equal(tags['transferkit.recommendation'], rec.setting);
+    assert.equal(paramsOf(run)['effective_source_dataset'], undefined);
+  });
+
+  it('with pilot=off the table answers alone and says it is unsure', async () => {
+    const out = join(work, 'rec-nopilot');
+    const res = await runCli(noSource(out, '--pilot', 'off'), childEnv({ TRANSFERKIT_TRACKING: 'off' }));
+    assert.equal(res.exitCode, 0, res.stderr.slice(-2000));
+    const report = pilotReport.parse(JSON.parse(await readFile(join(out, 'recommendation.json'), 'utf8')));
+    assert.equal(report.pilot.status, 'off');
+    assert.deepEqual(report.pilot.scores, []);
+    assert.equal(report.recommendation.decided_by, 'table');
+    assert.equal(report.recommendation.setting, 'retrained_conv_layers=all');
+    assert.match(res.stdout, /unsure \(.*within a factor 2 of the size threshold.*not measured.*\) between retrained_conv_layers=all, retrained_conv_layers=0, retrained_conv_layers=1; pilot=off/);
   });
 
   it('runs as the MLproject entry point recommend under `mlflow run`', { timeout: 240_000 }, async () => {

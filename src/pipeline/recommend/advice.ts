@@ -27,12 +27,13 @@ export const SIMILAR_BELOW_PAD = 1.0;
 export const UNRELATED_FROM_PAD = 1.9;
 
 export type SizeLevel = 'small' | 'large';
-export type SimilarityLevel = 'similar' | 'different' | 'unrelated';
+/** `unknown`: no source images to compare with (ImageNet weights without source_dataset). */
+export type SimilarityLevel = 'similar' | 'different' | 'unrelated' | 'unknown';
 
 export interface AdviceInput {
   readonly labelsPerClass: number;
-  /** Proxy A-distance between source and target features, in [0, 2]. */
-  readonly pad: number;
+  /** Proxy A-distance between source and target features, in [0, 2]; undefined when not measured. */
+  readonly pad: number | undefined;
   /** Conv layers per block of the backbone (BackboneSpec.blocks). */
   readonly blocks: BackboneSpec['blocks'];
 }
@@ -51,7 +52,8 @@ export function sizeLevel(labelsPerClass: number): SizeLevel {
   return labelsPerClass >= LARGE_LABELS_PER_CLASS ? 'large' : 'small';
 }
 
-export function similarityLevel(pad: number): SimilarityLevel {
+export function similarityLevel(pad: number | undefined): SimilarityLevel {
+  if (pad === undefined) return 'unknown';
   if (pad < SIMILAR_BELOW_PAD) return 'similar';
   return pad < UNRELATED_FROM_PAD ? 'different' : 'unrelated';
 }
@@ -63,12 +65,11 @@ export function lastLayersCount(blocks: BackboneSpec['blocks']): number {
   return Math.max(1, Math.min(last, Math.floor(total / 2)));
 }
 
-export function advise(input: AdviceInput): Advice {
-  const size = sizeLevel(input.labelsPerClass);
-  const similarity = similarityLevel(input.pad);
+/** The table's cell at (size, similarity), with its reason; `input` supplies the numbers the reason quotes. */
+export function adviceAt(size: SizeLevel, similarity: SimilarityLevel, input: AdviceInput): Advice {
   const n = `${input.labelsPerClass} labels per class`;
   const howMany = size === 'small' ? `${n} is few (< ${LARGE_LABELS_PER_CLASS})` : `${n} is plenty (>= ${LARGE_LABELS_PER_CLASS})`;
-  const pad = `PAD ${input.pad.toFixed(2)}`;
+  const pad = input.pad === undefined ? '' : `PAD ${input.pad.toFixed(2)}`;
   // Graph backbones (residual branches) freeze by block: their advice is in retrained_blocks.
   const graph = input.blocks.some((b) => b.convLayers === undefined);
   const unit = graph ? 'retrained_blocks' : 'retrained_conv_layers';
@@ -80,6 +81,12 @@ export function advise(input: AdviceInput): Advice {
     params: { ...(fromScratch ? { weights: 'none' } : {}), [retrainedConvLayers === 0 ? 'retrained_conv_layers' : unit]: String(retrainedConvLayers) },
     reason,
   });
+  if (similarity === 'unknown') {
+    const unmeasured = 'the similarity is not measured (no source images to compare with)';
+    return size === 'small'
+      ? head(0, false, `${howMany}, and every column of the table agrees (${unmeasured}): train only the new head on the frozen features`)
+      : head('all', false, `${howMany} and ${unmeasured}: fine-tune every layer from the pretrained weights, which beat frozen features given enough labels on every dataset in Kornblith et al. 2019 (pass source_dataset to measure the similarity)`);
+  }
   if (size === 'small') {
     return similarity === 'similar'
       ? head(0, false, `${howMany} and the domains are similar (${pad} < ${SIMILAR_BELOW_PAD}): train only the new head on the frozen features; retraining conv layers would overfit`)
@@ -97,4 +104,9 @@ export function advise(input: AdviceInput): Advice {
     return head('all', false, `${howMany} and the domains differ (${pad} >= ${SIMILAR_BELOW_PAD}): fine-tune every layer, starting from the pretrained weights`);
   }
   return head('all', true, `${howMany} and the frozen features tell the domains apart almost perfectly (${pad} >= ${UNRELATED_FROM_PAD}): train from scratch; the pretrained weights have little in common with this data`);
+}
+
+/** The table's cell at the measured point. */
+export function advise(input: AdviceInput): Advice {
+  return adviceAt(sizeLevel(input.labelsPerClass), similarityLevel(input.pad), input);
 }

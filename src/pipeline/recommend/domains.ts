@@ -23,7 +23,8 @@ export interface Domain {
 
 export interface Domains {
   readonly target: Domain;
-  readonly source: Domain;
+  /** Absent without a source plan (weights that do not say what they learned from, no source_dataset). */
+  readonly source?: Domain;
   /** min over the target's classes of min(samples_per_class, images of the class). */
   readonly labelsPerClass: number;
   readonly labelsByClass: Readonly<Record<string, number>>;
@@ -34,6 +35,8 @@ export interface DomainDeps {
   readonly fetch: typeof globalThis.fetch;
   readonly logger: Logger;
   readonly cacheDir: string;
+  /** The model's input size: `folder:PATH` images are resized to it when read (they need it). */
+  readonly imageSize: number;
 }
 
 /**
@@ -60,24 +63,21 @@ function domain(dataset: LoadedDataset, classIds: readonly number[]): Domain {
   return { dataset, classIds, classNames: classIds.map((c) => dataset.classNames[c] ?? String(c)), images };
 }
 
-export async function loadDomains(params: RecommendParams, source: SourcePlan, deps: DomainDeps): Promise<Domains> {
+export async function loadDomains(params: RecommendParams, source: SourcePlan | undefined, deps: DomainDeps): Promise<Domains> {
   const load = (name: string, dataDir: string | undefined) =>
-    loadDataset({ name, ...(dataDir === undefined ? {} : { dataDir }), cacheDir: join(deps.cacheDir, 'datasets'), fetch: deps.fetch, logger: deps.logger, env: deps.env });
+    loadDataset({ name, ...(dataDir === undefined ? {} : { dataDir }), cacheDir: join(deps.cacheDir, 'datasets'), fetch: deps.fetch, logger: deps.logger, env: deps.env, imageSize: deps.imageSize });
   const targetData = await load(params.dataset, params.data_dir);
   const target = domain(targetData, parseClassSpec(params.classes ?? '', targetData.classNames));
-  const sameFiles = source.dataset === params.dataset && source.dataDir === params.data_dir;
-  const sourceData = sameFiles ? targetData : await asSource(source, () => load(source.dataset, source.dataDir));
-  const sourceIds = await asSource(source, () => parseClassSpec(source.classes ?? '', sourceData.classNames));
   const counts = new Array<number>(target.classIds.length).fill(0);
   for (const label of target.images.labels) counts[label] = (counts[label] ?? 0) + 1;
   const budget = (count: number) => (params.samples_per_class === 'all' ? count : Math.min(params.samples_per_class, count));
   const labelsByClass = Object.fromEntries(target.classNames.map((name, i) => [name, budget(counts[i] ?? 0)]));
-  return {
-    target,
-    source: domain(sourceData, sourceIds),
-    labelsPerClass: Math.min(...Object.values(labelsByClass)),
-    labelsByClass,
-  };
+  const labels = { labelsPerClass: Math.min(...Object.values(labelsByClass)), labelsByClass };
+  if (source === undefined) return { target, ...labels };
+  const sameFiles = source.dataset === params.dataset && source.dataDir === params.data_dir;
+  const sourceData = sameFiles ? targetData : await asSource(source, () => load(source.dataset, source.dataDir));
+  const sourceIds = await asSource(source, () => parseClassSpec(source.classes ?? '', sourceData.classNames));
+  return { target, source: domain(sourceData, sourceIds), ...labels };
 }
 
 /** `n` distinct image indices of `set`, uniformly at random, deterministic for (seed, stream). */

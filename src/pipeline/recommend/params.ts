@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import { trainParamDocs, trainParamsSchema } from '../params/train.js';
-import { int, optionalText } from '../params/fields.js';
+import { int, oneOf, optionalText } from '../params/fields.js';
 
 export const recommendParamsSchema = trainParamsSchema
   .pick({
@@ -29,6 +29,9 @@ export const recommendParamsSchema = trainParamsSchema
     source_classes: optionalText('a class subset of the source dataset such as "0-4"'),
     // Images per domain for the similarity measures (half train, half test the domain classifier).
     domain_samples: int(20, 10_000, 500),
+    // Pilot runs (./pilot.ts) when the table is unsure between settings (./candidates.ts).
+    pilot: oneOf(['auto', 'off'] as const, 'auto'),
+    pilot_epochs: int(1, 1000, 5),
   });
 
 export type RecommendParams = z.infer<typeof recommendParamsSchema>;
@@ -50,4 +53,6 @@ export const recommendParamDocs: Readonly<Record<keyof typeof recommendParamsSch
   source_data_dir: "A local folder with the source dataset's files.",
   source_classes: "The source domain's class subset.",
   domain_samples: 'Images per domain for the similarity measures (half train, half test the domain classifier).',
+  pilot: 'When the measurements leave more than one setting plausible (a label budget within a factor 2 of the size threshold, a PAD within 2 standard errors of a similarity threshold, or a large budget without source images), "auto" trains each candidate briefly on 80% of the labelled target images and scores it on the other 20% (never the test set), and switches from the table\'s pick only when another candidate beats it by more than 2 standard errors of the difference; "off" answers from the table alone and lists the candidates.',
+  pilot_epochs: "Each pilot run's epoch limit (early stopping on its own validation split still applies).",
 };

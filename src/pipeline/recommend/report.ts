@@ -5,25 +5,32 @@
  */
 import { VERSION } from '../../version.js';
 import { LARGE_LABELS_PER_CLASS, SIMILAR_BELOW_PAD, UNRELATED_FROM_PAD, type Advice } from './advice.js';
+import { PAD_SE_MULTIPLE, SIZE_BAND, type Candidates } from './candidates.js';
+import { PILOT_SE_MULTIPLE, type PilotChoice } from './pilot-choice.js';
+import type { PilotScore } from './pilot.js';
 import type { Domain } from './domains.js';
 import type { MmdResult } from './mmd.js';
 import type { PadResult } from './pad.js';
 import type { RecommendParams } from './params.js';
+import { settingText } from './setting.js';
+
+export { settingText };
 
 export interface Measurements {
   readonly labels_per_class: number;
   readonly labels_by_class: Readonly<Record<string, number>>;
-  readonly proxy_a_distance: number;
-  readonly domain_classifier_error: number;
-  readonly domain_classifier_train_per_domain: number;
-  readonly domain_classifier_test_per_domain: number;
-  readonly mmd: number;
-  readonly mmd2: number;
-  readonly mmd_bandwidth: number;
-  readonly source_sample_size: number;
-  readonly target_sample_size: number;
-  readonly feature_layer: string;
-  readonly feature_dim: number;
+  /** The similarity measures: null when there is no source to compare with. */
+  readonly proxy_a_distance: number | null;
+  readonly domain_classifier_error: number | null;
+  readonly domain_classifier_train_per_domain: number | null;
+  readonly domain_classifier_test_per_domain: number | null;
+  readonly mmd: number | null;
+  readonly mmd2: number | null;
+  readonly mmd_bandwidth: number | null;
+  readonly source_sample_size: number | null;
+  readonly target_sample_size: number | null;
+  readonly feature_layer: string | null;
+  readonly feature_dim: number | null;
 }
 
 export interface Recommendation {
@@ -34,30 +41,55 @@ export interface Recommendation {
   readonly similarity: Advice['similarity'];
   readonly reason: string;
   readonly command: string;
+  /** `table`: the strategy table's cell (sure, or pilots off); `pilot`: pilot runs checked the candidates. */
+  readonly decided_by: 'table' | 'pilot';
+  /** Every setting a plausible cell of the table advises (./candidates.ts); one when the table is sure. */
+  readonly candidates: readonly string[];
+  readonly sure: boolean;
+  readonly unsure_because: string;
+}
+
+export interface PilotReport {
+  /** `ran`; `not needed` (the table is sure); `off` (pilot=off while unsure). */
+  readonly status: 'ran' | 'not needed' | 'off';
+  readonly epochs: number;
+  readonly scores: readonly PilotScore[];
+  /** The table's pick and the margin another candidate had to beat it by (./pilot-choice.ts). */
+  readonly table_pick: string;
+  readonly lead: number | null;
+  readonly needed: number | null;
 }
 
 export interface RecommendReport {
   readonly recommendation: Recommendation;
+  readonly pilot: PilotReport;
   readonly measurements: Measurements;
-  readonly source: { readonly dataset: string; readonly class_ids: readonly number[]; readonly class_names: readonly string[]; readonly from: string };
+  readonly source: { readonly dataset: string; readonly class_ids: readonly number[]; readonly class_names: readonly string[]; readonly from: string } | null;
   readonly target: { readonly dataset: string; readonly class_ids: readonly number[]; readonly class_names: readonly string[] };
   readonly model: { readonly backbone: string; readonly weights: string; readonly weights_source: string; readonly weights_fingerprint: string; readonly input_size: number };
-  readonly thresholds: { readonly large_labels_per_class: number; readonly similar_below_pad: number; readonly unrelated_from_pad: number };
+  readonly thresholds: { readonly large_labels_per_class: number; readonly similar_below_pad: number; readonly unrelated_from_pad: number; readonly size_band: number; readonly pad_standard_errors: number; readonly pilot_standard_errors: number };
   readonly seconds: number;
   readonly created_by: string;
 }
 
-export interface ReportInput {
-  readonly params: RecommendParams;
-  readonly advice: Advice;
-  readonly target: Domain;
+/** What was measured between the domains (absent: no source). */
+export interface SimilarityInput {
   readonly source: Domain & { readonly from: 'model' | 'params' };
-  readonly labelsPerClass: number;
-  readonly labelsByClass: Readonly<Record<string, number>>;
   readonly pad: PadResult;
   readonly mmd: MmdResult;
   readonly samples: { readonly source: number; readonly target: number };
   readonly features: { readonly layer: string; readonly dim: number };
+}
+
+export interface ReportInput {
+  readonly params: RecommendParams;
+  /** The table's candidates, and what the pilots made of them (absent: no pilots ran). */
+  readonly table: Candidates;
+  readonly pilot?: { readonly scores: readonly PilotScore[]; readonly choice: PilotChoice };
+  readonly target: Domain;
+  readonly labelsPerClass: number;
+  readonly labelsByClass: Readonly<Record<string, number>>;
+  readonly similarity?: SimilarityInput;
   readonly weights: { readonly kind: string; readonly fingerprint: string };
   readonly inputSize: number;
   readonly seconds: number;
@@ -80,6 +112,8 @@ export function trainCommand(params: RecommendParams, advice: Advice): string {
     ['input_size', params.input_size === 0 ? undefined : String(params.input_size)],
     ['retrained_conv_layers', undefined],
     ['retrained_blocks', undefined],
+    // train holds out at least 1 image a class for validation: with 1 label per class every label must train
+    ['validation_fraction', params.samples_per_class === 1 ? '0' : undefined],
   ];
   const flags = given
     .map(([k, v]): [string, string | undefined] => [k, advice.params[k] ?? v])
@@ -90,54 +124,80 @@ export function trainCommand(params: RecommendParams, advice: Advice): string {
 
 export function buildReport(r: ReportInput): RecommendReport {
   const describe = (d: Domain) => ({ dataset: d.dataset.name, class_ids: [...d.classIds], class_names: [...d.classNames] });
+  const advice = r.pilot?.choice.chosen ?? r.table.advice;
+  const sim = r.similarity;
+  const pilotStatus = r.pilot !== undefined ? 'ran' : r.table.sure ? 'not needed' : 'off';
   return {
     recommendation: {
-      setting: settingText(r.advice),
-      params: r.advice.params,
-      size: r.advice.size,
-      similarity: r.advice.similarity,
-      reason: r.advice.reason,
-      command: trainCommand(r.params, r.advice),
+      setting: settingText(advice),
+      params: advice.params,
+      size: advice.size,
+      similarity: advice.similarity,
+      reason: r.pilot === undefined ? r.table.advice.reason : r.pilot.choice.reason,
+      command: trainCommand(r.params, advice),
+      decided_by: r.pilot === undefined ? 'table' : 'pilot',
+      candidates: r.table.settings.map(settingText),
+      sure: r.table.sure,
+      unsure_because: r.table.why,
+    },
+    pilot: {
+      status: pilotStatus,
+      epochs: r.params.pilot_epochs,
+      scores: r.pilot?.scores ?? [],
+      table_pick: settingText(r.table.advice),
+      lead: r.pilot?.choice.lead ?? null,
+      needed: r.pilot?.choice.needed ?? null,
     },
     measurements: {
       labels_per_class: r.labelsPerClass,
       labels_by_class: r.labelsByClass,
-      proxy_a_distance: r.pad.pad,
-      domain_classifier_error: r.pad.error,
-      domain_classifier_train_per_domain: r.pad.trainPerDomain,
-      domain_classifier_test_per_domain: r.pad.testPerDomain,
-      mmd: r.mmd.mmd,
-      mmd2: r.mmd.mmd2,
-      mmd_bandwidth: r.mmd.bandwidth,
-      source_sample_size: r.samples.source,
-      target_sample_size: r.samples.target,
-      feature_layer: r.features.layer,
-      feature_dim: r.features.dim,
+      proxy_a_distance: sim?.pad.pad ?? null,
+      domain_classifier_error: sim?.pad.error ?? null,
+      domain_classifier_train_per_domain: sim?.pad.trainPerDomain ?? null,
+      domain_classifier_test_per_domain: sim?.pad.testPerDomain ?? null,
+      mmd: sim?.mmd.mmd ?? null,
+      mmd2: sim?.mmd.mmd2 ?? null,
+      mmd_bandwidth: sim?.mmd.bandwidth ?? null,
+      source_sample_size: sim?.samples.source ?? null,
+      target_sample_size: sim?.samples.target ?? null,
+      feature_layer: sim?.features.layer ?? null,
+      feature_dim: sim?.features.dim ?? null,
     },
-    source: { ...describe(r.source), from: r.source.from === 'model' ? 'the model folder\'s transferkit.json' : 'source_dataset/source_classes' },
+    source: sim === undefined ? null : { ...describe(sim.source), from: sim.source.from === 'model' ? 'the model folder\'s transferkit.json' : 'source_dataset/source_classes' },
     target: describe(r.target),
     model: { backbone: r.params.backbone, weights: r.params.weights, weights_source: r.weights.kind, weights_fingerprint: r.weights.fingerprint, input_size: r.inputSize },
-    thresholds: { large_labels_per_class: LARGE_LABELS_PER_CLASS, similar_below_pad: SIMILAR_BELOW_PAD, unrelated_from_pad: UNRELATED_FROM_PAD },
+    thresholds: {
+      large_labels_per_class: LARGE_LABELS_PER_CLASS,
+      similar_below_pad: SIMILAR_BELOW_PAD,
+      unrelated_from_pad: UNRELATED_FROM_PAD,
+      size_band: SIZE_BAND,
+      pad_standard_errors: PAD_SE_MULTIPLE,
+      pilot_standard_errors: PILOT_SE_MULTIPLE,
+    },
     seconds: r.seconds,
     created_by: `transferkit ${VERSION}`,
   };
 }
 
-/** The advice as a recommendation line (`retrained_conv_layers=0`, `weights=none retrained_conv_layers=all`). */
-export function settingText(advice: Pick<Advice, 'params'>): string {
-  return Object.entries(advice.params).map(([k, v]) => `${k}=${v}`).join(' ');
-}
-
 export function reportText(report: RecommendReport): string {
   const m = report.measurements;
+  const rec = report.recommendation;
   const classes = (d: { dataset: string; class_ids: readonly number[] }) => `${d.dataset} classes ${d.class_ids.join(',')}`;
+  const similarity = report.source === null || m.proxy_a_distance === null || m.domain_classifier_error === null
+    ? `domain similarity: not measured (${report.model.weights} weights without source_dataset: no source images to compare ${classes(report.target)} with)`
+    : `domain similarity: proxy A-distance ${m.proxy_a_distance.toFixed(3)} (domain classifier error ${(m.domain_classifier_error * 100).toFixed(1)}%), ` +
+      `MMD ${(m.mmd ?? Number.NaN).toFixed(3)} (${rec.similarity}); ${classes(report.source)} vs ${classes(report.target)}, ` +
+      `${m.source_sample_size ?? 0} images each, ${m.feature_dim ?? 0} pooled features of ${m.feature_layer ?? ''}`;
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const pilots = report.pilot.status === 'ran'
+    ? report.pilot.scores.map((p) => `pilot ${p.setting}: ${pct(p.heldOutAccuracy)} on ${p.heldOutImages} held-out images (${p.epochs} epochs, ${p.seconds.toFixed(0)} s)`)
+    : rec.sure ? [] : [`unsure (${rec.unsure_because}) between ${rec.candidates.join(', ')}; pilot=off, so this is the table's pick (pilot=auto checks them)`];
   return [
-    `labels per class: ${m.labels_per_class} (${report.recommendation.size})`,
-    `domain similarity: proxy A-distance ${m.proxy_a_distance.toFixed(3)} (domain classifier error ${(m.domain_classifier_error * 100).toFixed(1)}%), ` +
-      `MMD ${m.mmd.toFixed(3)} (${report.recommendation.similarity}); ${classes(report.source)} vs ${classes(report.target)}, ` +
-      `${m.source_sample_size} images each, ${m.feature_dim} pooled features of ${m.feature_layer}`,
-    `recommendation: ${report.recommendation.setting}`,
-    `reason: ${report.recommendation.reason}`,
-    `run it: ${report.recommendation.command}`,
+    `labels per class: ${m.labels_per_class} (${rec.size})`,
+    similarity,
+    ...pilots,
+    `recommendation: ${rec.setting}`,
+    `reason: ${rec.reason}`,
+    `run it: ${rec.command}`,
   ].join('\n');
 }

@@ -1,13 +1,13 @@
 /**
  * Where the source domain's images come from. A transferkit model folder records the dataset and
- * classes it was trained on (transferkit.json), so those are used. Any other pretrained weights need
- * `source_dataset` (+ `source_classes`): ImageNet, what Keras's weights were trained on, is not a
- * dataset transferkit can load (it is not freely downloadable), so a loadable stand-in must be named.
+ * classes it was trained on (transferkit.json), so those are used. Other pretrained weights take
+ * `source_dataset` (+ `source_classes`), the dataset they learned from or a loadable stand-in.
+ * Without it (ImageNet, what Keras's weights learned from, is not freely downloadable) there is no
+ * source: the similarity is not measured, and the advice says so.
  * Pure: every check here runs before any data is read.
  */
 import { ParamError } from '../../errors.js';
 import { getDatasetSpec, parseClassSpec } from '../data/index.js';
-import type { BackboneSpec } from '../model/backbones.js';
 import type { WeightsSource } from '../model/weights.js';
 import type { RecommendParams } from './params.js';
 
@@ -21,21 +21,12 @@ export interface SourcePlan {
 }
 
 /** Checks that can run before the weights are resolved (so no ImageNet download is started for nothing). */
-export function checkSourceParams(params: RecommendParams, spec: BackboneSpec): void {
+export function checkSourceParams(params: Pick<RecommendParams, 'weights'>): void {
   if (params.weights === 'none') {
     throw new ParamError(
       'weights',
       'Parameter "weights" must name pretrained weights for recommend (a transferkit model folder, "imagenet" or a Keras .h5 file), got "none" (string): ' +
         'with random weights there is nothing to transfer, and weights=none already means training from scratch',
-    );
-  }
-  if (params.source_dataset === undefined && spec.weights[params.weights] !== undefined) {
-    throw new ParamError(
-      'source_dataset',
-      `Parameter "source_dataset" must be given with weights=${params.weights}: the similarity is measured between images of the source and target domains, ` +
-        `and ${params.weights === 'imagenet' ? 'ImageNet' : `the data behind "${params.weights}"`} cannot be downloaded by transferkit (it is not freely available). ` +
-        'Name the loadable dataset closest to it (e.g. source_dataset=cifar10 for ImageNet photos, optionally with source_classes), ' +
-        'or pass weights=<a transferkit model folder>, whose transferkit.json records its source; got source_dataset empty',
     );
   }
 }
@@ -51,7 +42,7 @@ function sameClasses(spec: string, dataset: string, ids: readonly number[]): boo
   }
 }
 
-export function planSource(params: RecommendParams, weights: WeightsSource): SourcePlan {
+export function planSource(params: RecommendParams, weights: WeightsSource): SourcePlan | undefined {
   // the source's files: source_data_dir, else the target's data_dir when both are the same dataset
   const dirFor = (dataset: string) => {
     const dir = params.source_data_dir ?? (dataset === params.dataset ? params.data_dir : undefined);
@@ -68,12 +59,13 @@ export function planSource(params: RecommendParams, weights: WeightsSource): Sou
     }
     return { dataset: meta.dataset, classes: meta.class_ids.join(','), from: 'model', ...dirFor(meta.dataset) };
   }
+  // nothing says which images these weights learned from: the similarity is not measured (./candidates.ts)
   if (params.source_dataset === undefined) {
-    throw new ParamError(
-      'source_dataset',
-      `Parameter "source_dataset" must be given with weights=${params.weights} (${weights.kind === 'keras-h5' ? 'a Keras .h5 file' : 'named weights'}): ` +
-        'nothing in it says which images it was trained on. Name that dataset (cifar10, mnist, fashion-mnist, usps) and optionally source_classes; got source_dataset empty',
-    );
+    const stray = (['source_classes', 'source_data_dir'] as const).find((k) => params[k] !== undefined);
+    if (stray !== undefined) {
+      throw new ParamError(stray, `Parameter "${stray}" needs source_dataset with weights=${params.weights}: it describes a source dataset that is not named; got "${params[stray] ?? ''}" (string) and source_dataset empty`);
+    }
+    return undefined;
   }
   return {
     dataset: params.source_dataset,

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParamError } from '../../../src/errors.js';
-import { BACKBONES } from '../../../src/pipeline/model/backbones.js';
 import type { WeightsSource } from '../../../src/pipeline/model/weights.js';
 import { parseParams } from '../../../src/pipeline/params/parse.js';
 import { trainParamsSchema } from '../../../src/pipeline/params/train.js';
@@ -45,12 +44,17 @@ describe('recommend parameters', () => {
 
 describe('the source domain', () => {
   it('refuses weights=none: nothing to transfer', () => {
-    rejects(() => checkSourceParams(parse({ weights: 'none', backbone: 'small-cnn' }), BACKBONES['small-cnn']), 'weights', /got "none" \(string\).*from scratch/);
+    rejects(() => checkSourceParams(parse({ weights: 'none', backbone: 'small-cnn' })), 'weights', /got "none" \(string\).*from scratch/);
+    assert.doesNotThrow(() => checkSourceParams(parse({})));
   });
 
-  it('explains that ImageNet cannot be loaded when weights=imagenet comes without source_dataset', () => {
-    rejects(() => checkSourceParams(parse({}), BACKBONES.vgg16), 'source_dataset', /weights=imagenet.*ImageNet cannot be downloaded.*source_dataset=cifar10.*transferkit model folder/);
-    assert.doesNotThrow(() => checkSourceParams(parse({ source_dataset: 'cifar10' }), BACKBONES.vgg16));
+  it('has no source for weights=imagenet without source_dataset (the similarity is then not measured)', () => {
+    const imagenet: WeightsSource = { kind: 'keras-h5', path: '/cache/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5' }; // planSource reads only its kind
+    assert.equal(planSource(parse({}), imagenet), undefined);
+    assert.deepEqual(planSource(parse({ source_dataset: 'cifar10' }), imagenet), { dataset: 'cifar10', from: 'params' });
+    // a source class subset or folder with no source dataset is a mistake, not ignored
+    rejects(() => planSource(parse({ source_classes: '0-4' }), imagenet), 'source_classes', /needs source_dataset with weights=imagenet.*got "0-4"/);
+    rejects(() => planSource(parse({ source_data_dir: '/d' }), imagenet), 'source_data_dir', /needs source_dataset.*got "\/d"/);
   });
 
   it("takes a transferkit model's own dataset and classes", () => {
@@ -58,15 +62,15 @@ describe('the source domain', () => {
     const agreeing = parse({ source_dataset: 'fashion-mnist', source_classes: '0-4', source_data_dir: '/data' });
     assert.deepEqual(planSource(agreeing, transferkitModel), { dataset: 'fashion-mnist', classes: '0,1,2,3,4', from: 'model', dataDir: '/data' });
     const named = parse({ source_classes: 'Coat, Dress, Pullover, Trouser, T-shirt/top' });
-    assert.equal(planSource(named, transferkitModel).classes, '0,1,2,3,4');
+    assert.equal(planSource(named, transferkitModel)?.classes, '0,1,2,3,4');
   });
 
   it("reads the source from the target's data_dir when both are the same dataset", () => {
     const local = parse({ dataset: 'fashion-mnist', data_dir: '/fm' });
-    assert.equal(planSource(local, transferkitModel).dataDir, '/fm');
-    assert.equal(planSource(parse({ dataset: 'mnist', data_dir: '/m' }), transferkitModel).dataDir, undefined);
+    assert.equal(planSource(local, transferkitModel)?.dataDir, '/fm');
+    assert.equal(planSource(parse({ dataset: 'mnist', data_dir: '/m' }), transferkitModel)?.dataDir, undefined);
     const h5: WeightsSource = { kind: 'keras-h5', path: '/w.h5' };
-    assert.equal(planSource(parse({ dataset: 'cifar10', data_dir: '/c', source_dataset: 'cifar10' }), h5).dataDir, '/c');
+    assert.equal(planSource(parse({ dataset: 'cifar10', data_dir: '/c', source_dataset: 'cifar10' }), h5)?.dataDir, '/c');
   });
 
   it('refuses a source that contradicts the model folder', () => {
@@ -75,9 +79,9 @@ describe('the source domain', () => {
     rejects(() => planSource(parse({ source_classes: '0-3' }), transferkitModel), 'source_classes', /got "0-3"/);
   });
 
-  it('needs source_dataset for a Keras .h5 file, and uses it with its classes', () => {
+  it('takes source_dataset for a Keras .h5 file with its classes (none without it)', () => {
     const h5: WeightsSource = { kind: 'keras-h5', path: '/w.h5' };
-    rejects(() => planSource(parse({ weights: '/w.h5' }), h5), 'source_dataset', /Keras \.h5 file/);
+    assert.equal(planSource(parse({ weights: '/w.h5' }), h5), undefined);
     assert.deepEqual(planSource(parse({ weights: '/w.h5', source_dataset: 'cifar10', source_classes: 'cat,dog' }), h5), { dataset: 'cifar10', classes: 'cat,dog', from: 'params' });
   });
 });

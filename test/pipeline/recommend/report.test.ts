@@ -22,6 +22,13 @@ describe('the advice as a train command', () => {
     assert.equal(settingText(scratch), 'weights=none retrained_conv_layers=all');
   });
 
+  it('lets every label train at 1 label per class (train would hold the only one out for validation)', () => {
+    const one = parseParams(recommendParamsSchema, { dataset: 'fashion-mnist', samples_per_class: '1', backbone: 'efficientnet_lite0' });
+    const frozen = advise({ labelsPerClass: 1, pad: undefined, blocks: BACKBONES.efficientnet_lite0.blocks });
+    assert.match(trainCommand(one, frozen), /--samples_per_class 1 .*--retrained_conv_layers 0 --validation_fraction 0$/);
+    assert.doesNotMatch(trainCommand(parseParams(recommendParamsSchema, { samples_per_class: '2' }), frozen), /validation_fraction/);
+  });
+
   it('quotes only what the shell would split', () => {
     assert.equal(shellWord('5-9'), '5-9');
     assert.equal(shellWord('/a/b.h5'), '/a/b.h5');
