@@ -1,16 +1,17 @@
 /**
- * DANN's domain head (Ganin et al. 2016): a small discriminator (Dense 64 ReLU → Dense 1 sigmoid)
- * that tells source features (label 0) from target features (label 1), trained through the gradient
- * reversal layer so the same loss makes the feature extractor below domain-invariant. One loss,
- * minimised over extractor + discriminator weights together (./step.ts):
+ * DANN's domain head (Ganin et al. 2016): a small discriminator (Dense 64 ReLU → Dense 1, the logit
+ * of P(target)) that tells source features (label 0) from target features (label 1), trained through
+ * the gradient reversal layer so the same loss makes the feature extractor below domain-invariant.
+ * One loss, minimised over extractor + discriminator weights together (./step.ts):
  *   the discriminator descends the domain loss; the extractor, behind the GRL, ascends it (× λ).
+ * The loss is the binary cross-entropy computed from the logit, so its gradient is σ(z) − y for every
+ * example: a confident discriminator still tells the extractor which way the domains differ. From a
+ * clipped probability (Keras's 1e-7) it would give a saturated example no gradient at all, the same
+ * failure ../train/softmax-loss.ts fixes for the class loss.
  */
 import * as tf from '@tensorflow/tfjs';
 import { deriveSeed } from '../data/sample.js';
 import { gradientReversal } from './grl.js';
-
-/** Keras's probability clip, as in ../evaluate.ts. */
-const EPSILON = 1e-7;
 
 export interface DiscriminatorOptions {
   /** Seeds the weight initializers. */
@@ -21,7 +22,7 @@ export interface DiscriminatorOptions {
   readonly name?: string;
 }
 
-/** A discriminator over flat features of size `featureSize`: [n, featureSize] → [n, 1] P(target). */
+/** A discriminator over flat features of size `featureSize`: [n, featureSize] → [n, 1], the logit of P(target). */
 export function buildDomainDiscriminator(featureSize: number, options: DiscriminatorOptions): tf.LayersModel {
   const { seed, hiddenUnits = 64, name = 'domain' } = options;
   if (!Number.isSafeInteger(featureSize) || featureSize < 1) throw new RangeError(`featureSize must be a positive integer, got ${featureSize}`);
@@ -36,7 +37,7 @@ export function buildDomainDiscriminator(featureSize: number, options: Discrimin
   });
   const output = tf.layers.dense({
     units: 1,
-    activation: 'sigmoid',
+    activation: 'linear',
     kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, 1) }),
     name: `${name}_output`,
   });
@@ -63,14 +64,15 @@ function domainBatch(source: tf.Tensor, target: tf.Tensor): { features: tf.Tenso
   };
 }
 
-function predictDomain(discriminator: tf.LayersModel, features: tf.Tensor2D, training: boolean): tf.Tensor2D {
+/** The logit of P(target) per row. */
+function domainLogits(discriminator: tf.LayersModel, features: tf.Tensor2D, training: boolean): tf.Tensor2D {
   const out = discriminator.apply(features, { training });
   if (!(out instanceof tf.Tensor) || out.rank !== 2) throw new Error('the discriminator did not return one [batch, 1] tensor');
   return tf.reshape(out, [features.shape[0], 1]);
 }
 
 /**
- * Mean binary cross-entropy of the discriminator on source (0) and target (1) features, with the
+ * Mean binary cross-entropy (from the logit) of the discriminator on source (0) and target (1) features, with the
  * features passed through a GRL of strength `lambda` (see ./grl.ts `dannLambda`). Call it inside the
  * loss function given to `optimizer.minimize` (./step.ts `minimizeStep`) over the extractor's and the
  * discriminator's variables.
@@ -78,9 +80,8 @@ function predictDomain(discriminator: tf.LayersModel, features: tf.Tensor2D, tra
 export function dannDomainLoss(discriminator: tf.LayersModel, source: tf.Tensor, target: tf.Tensor, lambda: number): tf.Scalar {
   return tf.tidy(() => {
     const { features, labels } = domainBatch(source, target);
-    const p = tf.clipByValue(predictDomain(discriminator, gradientReversal(features, lambda), true), EPSILON, 1 - EPSILON);
-    const nll = tf.add(tf.mul(labels, tf.log(p)), tf.mul(tf.sub(1, labels), tf.log(tf.sub(1, p))));
-    return tf.neg(tf.mean<tf.Scalar>(nll));
+    const logits = domainLogits(discriminator, gradientReversal(features, lambda), true);
+    return tf.losses.sigmoidCrossEntropy(labels, logits, undefined, 0, tf.Reduction.MEAN);
   });
 }
 
@@ -92,7 +93,7 @@ export function dannDomainLoss(discriminator: tf.LayersModel, source: tf.Tensor,
 export function domainAccuracy(discriminator: tf.LayersModel, source: tf.Tensor, target: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     const { features, labels } = domainBatch(source, target);
-    const predicted = tf.cast(tf.greaterEqual(predictDomain(discriminator, features, false), 0.5), 'float32');
+    const predicted = tf.cast(tf.greaterEqual(domainLogits(discriminator, features, false), 0), 'float32');
     return tf.mean<tf.Scalar>(tf.cast(tf.equal(predicted, labels), 'float32'));
   });
 }
