@@ -81,7 +81,7 @@ export async function runRecommend(params: RecommendParams, deps: RecommendDeps)
   const t0 = deps.now();
   const { logger } = deps;
   const spec = getBackbone(params.backbone);
-  checkSourceParams(params);
+  checkSourceParams(params, spec);
   const inputSize = inputSizeFor(params, spec);
   const backend = await initBackend(params.backend);
   const weights = await resolveWeights(params.weights, spec, deps);
@@ -95,7 +95,8 @@ export async function runRecommend(params: RecommendParams, deps: RecommendDeps)
   const table = candidates(domains.labelsPerClass, measured, spec.blocks);
   let pilot: ReportInput['pilot'];
   if (!table.sure && params.pilot === 'auto') {
-    logger.info({ candidates: table.settings.map(settingText), why: table.why }, 'unsure between settings: pilot runs');
+    const labelled = Object.values(domains.labelsByClass).reduce((a, b) => a + b, 0);
+    logger.info({ candidates: table.settings.map(settingText), why: table.why, labelled, epochs: params.pilot_epochs }, 'unsure between settings: a pilot run per candidate on the labelled images (pilot=off skips them)');
     const scores = await runPilots(pilotBase(params), table.settings.map((a) => ({ setting: settingText(a), params: a.params })), { maxEpochs: params.pilot_epochs, holdOutFraction: PILOT_HOLD_OUT }, deps);
     pilot = { scores, choice: choosePilot(table.advice, table.settings, scores) };
   }

@@ -8,6 +8,7 @@
  */
 import { ParamError } from '../../errors.js';
 import { getDatasetSpec, parseClassSpec } from '../data/index.js';
+import type { BackboneSpec } from '../model/backbones.js';
 import type { WeightsSource } from '../model/weights.js';
 import type { RecommendParams } from './params.js';
 
@@ -20,8 +21,17 @@ export interface SourcePlan {
   readonly from: 'model' | 'params';
 }
 
+/** A source class subset or folder given without the source dataset it describes (a mistake, not ignored). */
+function straySourceParam(params: RecommendParams): Error | undefined {
+  if (params.source_dataset !== undefined) return undefined;
+  const stray = (['source_classes', 'source_data_dir'] as const).find((k) => params[k] !== undefined);
+  return stray === undefined
+    ? undefined
+    : new ParamError(stray, `Parameter "${stray}" needs source_dataset with weights=${params.weights}: it describes a source dataset that is not named; got "${params[stray] ?? ''}" (string) and source_dataset empty`);
+}
+
 /** Checks that can run before the weights are resolved (so no ImageNet download is started for nothing). */
-export function checkSourceParams(params: Pick<RecommendParams, 'weights'>): void {
+export function checkSourceParams(params: RecommendParams, spec: Pick<BackboneSpec, 'weights'>): void {
   if (params.weights === 'none') {
     throw new ParamError(
       'weights',
@@ -29,6 +39,9 @@ export function checkSourceParams(params: Pick<RecommendParams, 'weights'>): voi
         'with random weights there is nothing to transfer, and weights=none already means training from scratch',
     );
   }
+  // named weights (imagenet) never record a source; a path may be a transferkit model folder, which does
+  const stray = spec.weights[params.weights] === undefined ? undefined : straySourceParam(params);
+  if (stray !== undefined) throw stray;
 }
 
 /** Whether a class spec (`"0-4"`, `"0,1,2,3,4"`, names) selects exactly `ids` of the dataset. */
@@ -61,10 +74,8 @@ export function planSource(params: RecommendParams, weights: WeightsSource): Sou
   }
   // nothing says which images these weights learned from: the similarity is not measured (./candidates.ts)
   if (params.source_dataset === undefined) {
-    const stray = (['source_classes', 'source_data_dir'] as const).find((k) => params[k] !== undefined);
-    if (stray !== undefined) {
-      throw new ParamError(stray, `Parameter "${stray}" needs source_dataset with weights=${params.weights}: it describes a source dataset that is not named; got "${params[stray] ?? ''}" (string) and source_dataset empty`);
-    }
+    const stray = straySourceParam(params);
+    if (stray !== undefined) throw stray;
     return undefined;
   }
   return {

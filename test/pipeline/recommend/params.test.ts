@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParamError } from '../../../src/errors.js';
+import { BACKBONES } from '../../../src/pipeline/model/backbones.js';
 import type { WeightsSource } from '../../../src/pipeline/model/weights.js';
 import { parseParams } from '../../../src/pipeline/params/parse.js';
 import { trainParamsSchema } from '../../../src/pipeline/params/train.js';
@@ -44,8 +45,12 @@ describe('recommend parameters', () => {
 
 describe('the source domain', () => {
   it('refuses weights=none: nothing to transfer', () => {
-    rejects(() => checkSourceParams(parse({ weights: 'none', backbone: 'small-cnn' })), 'weights', /got "none" \(string\).*from scratch/);
-    assert.doesNotThrow(() => checkSourceParams(parse({})));
+    rejects(() => checkSourceParams(parse({ weights: 'none', backbone: 'small-cnn' }), BACKBONES['small-cnn']), 'weights', /got "none" \(string\).*from scratch/);
+    assert.doesNotThrow(() => checkSourceParams(parse({}), BACKBONES.vgg16));
+    // before any download: a source class subset with imagenet weights and no source dataset
+    rejects(() => checkSourceParams(parse({ source_classes: '0-4' }), BACKBONES.vgg16), 'source_classes', /needs source_dataset with weights=imagenet/);
+    // a path may be a model folder that records its source: decided once the weights are read
+    assert.doesNotThrow(() => checkSourceParams(parse({ weights: '/models/src', source_classes: '0-4' }), BACKBONES.vgg16));
   });
 
   it('has no source for weights=imagenet without source_dataset (the similarity is then not measured)', () => {
