@@ -6,7 +6,7 @@
  */
 import { parseParams } from '../pipeline/params/parse.js';
 import { recommendParamsSchema } from '../pipeline/recommend/params.js';
-import { reportText } from '../pipeline/recommend/report.js';
+import { reportText } from '../pipeline/recommend/report-text.js';
 import { REPORT_FILE, runRecommend, type RecommendResult } from '../pipeline/recommend/run.js';
 import { paramsAsGiven } from '../tracking/run-params.js';
 import { TrackingUnavailableError, type CompleteOptions } from '../tracking/run-tracking.js';
