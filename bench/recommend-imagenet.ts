@@ -80,16 +80,17 @@ for (const budget of budgets) {
 }
 
 /**
- * A shifted copy of Fashion-MNIST's last 2,000 training images as a `folder:` dataset (PNG files in
+ * A shifted (or, with no spec, plain) copy of Fashion-MNIST's last 2,000 training images as a `folder:` dataset (PNG files in
  * class folders; folder.ts splits them into train and test): the target side of a shifted pair. The
  * source side samples the whole training set, so the two rarely share an image.
  */
-async function shiftedFolder(name: string, spec: ShiftSpec): Promise<string> {
+async function shiftedFolder(name: string, spec: ShiftSpec | undefined): Promise<string> {
   const dir = join(work, 'shifted', name);
   await rm(dir, { recursive: true, force: true });
   const fm = await loadDataset({ name: 'fashion-mnist', cacheDir: join(work, 'download'), fetch, logger: pino({ level: 'silent' }) });
   const last = Array.from({ length: 2000 }, (_, i) => fm.train.count - 2000 + i);
-  const set: ImageSet = applyShift(subsetImageSet(fm.train, last), spec);
+  const unshifted = subsetImageSet(fm.train, last);
+  const set: ImageSet = spec === undefined ? unshifted : applyShift(unshifted, spec);
   const pixels = set.height * set.width * set.channels;
   for (let i = 0; i < set.count; i++) {
     const classDir = join(dir, fm.classNames[set.labels[i] ?? 0]?.replaceAll('/', '-') ?? 'unknown');
@@ -103,10 +104,12 @@ async function shiftedFolder(name: string, spec: ShiftSpec): Promise<string> {
 // PAD anchors: pairs buildable offline, through Lite0's ImageNet features (500 images a domain)
 const PAIRS: { name: string; flags: () => Promise<string[]> }[] = [
   { name: 'Fashion-MNIST vs itself (other images)', flags: async () => ['--dataset', 'fashion-mnist', '--source_dataset', 'fashion-mnist'] },
+  // the control for the shifted pairs: the same folder route (PNG files, resized when read) with no shift
+  { name: 'Fashion-MNIST → an unshifted folder copy', flags: async () => ['--dataset', await shiftedFolder('identity', undefined), '--source_dataset', 'fashion-mnist'] },
   { name: 'Fashion-MNIST → inverted', flags: async () => ['--dataset', await shiftedFolder('invert', { kind: 'invert' }), '--source_dataset', 'fashion-mnist'] },
   { name: 'Fashion-MNIST → blurred (σ 1 px)', flags: async () => ['--dataset', await shiftedFolder('blur', { kind: 'blur' }), '--source_dataset', 'fashion-mnist'] },
   { name: 'Fashion-MNIST → mnistm-style blend', flags: async () => ['--dataset', await shiftedFolder('mnistm', { kind: 'mnistm', seed: 1 }), '--source_dataset', 'fashion-mnist'] },
-  { name: 'Fashion-MNIST shirts (6) → T-shirts (0)', flags: async () => ['--dataset', 'fashion-mnist', '--classes', '0', '--source_dataset', 'fashion-mnist', '--source_classes', '6'] },
+  { name: 'Fashion-MNIST shirts, pullovers (6, 2) → T-shirts, coats (0, 4)', flags: async () => ['--dataset', 'fashion-mnist', '--classes', '0,4', '--source_dataset', 'fashion-mnist', '--source_classes', '2,6'] },
   { name: 'Fashion-MNIST classes 0-4 → 5-9', flags: async () => ['--dataset', 'fashion-mnist', '--classes', '5-9', '--source_dataset', 'fashion-mnist', '--source_classes', '0-4'] },
   { name: 'Fashion-MNIST footwear (5, 7, 9) → the rest', flags: async () => ['--dataset', 'fashion-mnist', '--classes', '0,1,2,3,4,6,8', '--source_dataset', 'fashion-mnist', '--source_classes', '5,7,9'] },
 ];
