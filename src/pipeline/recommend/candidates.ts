@@ -9,13 +9,13 @@
  * - Similarity: the PAD is 2(1 − 2ε) with ε an error rate on n held-out images, so its standard error
  *   is 4·√(ε(1−ε)/n) (ε smoothed as (errors + 1)/(n + 2), so a perfect separation is not certain).
  *   Every column within PAD_SE_MULTIPLE standard errors of the measured PAD is a candidate.
- * - Not measured (no source images): the similar and different columns. From scratch (the unrelated
- *   column) is never a candidate without a measured PAD: pretrained weights rarely lose to it
- *   (Kornblith et al. 2019; He et al. 2019).
+ * - Not measured (no source images): the similar and different columns. From scratch is a candidate
+ *   only at a large budget whose PAD may be in the unrelated column, never the pick (advice.ts):
+ *   pretrained weights rarely lose to it (Kornblith et al. 2019; He et al. 2019).
  * Pure; the point estimate's setting comes first, the others from the least retrained to the most.
  */
 import { settingText } from './setting.js';
-import { adviceAt, advise, similarityLevel, sizeLevel, type Advice, type AdviceInput, type SimilarityLevel, type SizeLevel } from './advice.js';
+import { UNRELATED_FROM_PAD, adviceAt, advise, fromScratchAt, similarityLevel, sizeLevel, type Advice, type AdviceInput, type SimilarityLevel, type SizeLevel } from './advice.js';
 
 export const SIZE_BAND = 2;
 export const PAD_SE_MULTIPLE = 2;
@@ -69,7 +69,14 @@ export function candidates(labelsPerClass: number, measured: PadMeasurement | un
   }
   // the pick first, then the others from the least retrained to the most
   const retrained = (a: Advice): number => (a.fromScratch ? 3 : a.retrainedConvLayers === 'all' ? 2 : a.retrainedConvLayers === 0 ? 0 : 1);
+  // from scratch only ever as a candidate: at a large budget where the domains may be unrelated (advice.ts)
+  let scratchWhy = '';
+  if (sizes.includes('large') && similarities.includes('unrelated')) {
+    const scratch = fromScratchAt('large', input);
+    byKey.set(settingText(scratch), scratch);
+    scratchWhy = `the domains may be unrelated (PAD >= ${UNRELATED_FROM_PAD}), where training from scratch is checked against fine-tuning`;
+  }
   const settings = [advice, ...[...byKey.values()].slice(1).sort((a, b) => retrained(a) - retrained(b))];
   const sure = settings.length === 1;
-  return { advice, settings, sure, why: sure ? '' : [sizeWhy, padWhy].filter((w) => w !== '').join('; ') };
+  return { advice, settings, sure, why: sure ? '' : [sizeWhy, padWhy, scratchWhy].filter((w) => w !== '').join('; ') };
 }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKBONES } from '../../../src/pipeline/model/backbones.js';
 import {
-  LARGE_LABELS_PER_CLASS, SIMILAR_BELOW_PAD, UNRELATED_FROM_PAD, advise, lastLayersCount, similarityLevel, sizeLevel,
+  LARGE_LABELS_PER_CLASS, SIMILAR_BELOW_PAD, UNRELATED_FROM_PAD, advise, fromScratchAt, lastLayersCount, similarityLevel, sizeLevel,
 } from '../../../src/pipeline/recommend/advice.js';
 
 const vgg16 = BACKBONES.vgg16.blocks;
@@ -40,11 +40,15 @@ describe('strategy advice (size × similarity → transferkit parameters)', () =
     assert.deepEqual(a.params, { retrained_conv_layers: 'all' });
   });
 
-  it('large & unrelated: from scratch', () => {
+  it('large & unrelated: still fine-tune from the pretrained weights (the PAD saturates on wide features); from scratch is only a candidate', () => {
     const a = at(6000, 1.97);
-    assert.deepEqual([a.similarity, a.retrainedConvLayers, a.fromScratch], ['unrelated', 'all', true]);
-    assert.deepEqual(a.params, { weights: 'none', retrained_conv_layers: 'all' });
-    assert.match(a.reason, /from scratch/);
+    assert.deepEqual([a.similarity, a.retrainedConvLayers, a.fromScratch], ['unrelated', 'all', false]);
+    assert.deepEqual(a.params, { retrained_conv_layers: 'all' });
+    assert.match(a.reason, /blurred copy.*training from scratch is a pilot candidate/);
+    const scratch = fromScratchAt('large', { labelsPerClass: 6000, pad: 1.97, blocks: vgg16 });
+    assert.deepEqual(scratch.params, { weights: 'none', retrained_conv_layers: 'all' });
+    assert.equal(scratch.fromScratch, true);
+    assert.deepEqual(fromScratchAt('large', { labelsPerClass: 6000, pad: 1.97, blocks: BACKBONES.efficientnet_lite0.blocks }).params, { weights: 'none', retrained_blocks: 'all' });
   });
 
   it('puts each threshold in the upper band', () => {

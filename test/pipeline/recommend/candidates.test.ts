@@ -49,9 +49,19 @@ describe('how sure the strategy table is', () => {
     const se = padStandardError(0.4, 500);
     assert.ok(2 * (1 - 2 * 0.4) + PAD_SE_MULTIPLE * se < SIMILAR_BELOW_PAD);
     assert.equal(candidates(k, pad(0.4), vgg16).sure, true);
-    // near the unrelated threshold: fine-tune all or from scratch
+    // near the unrelated threshold: fine-tune all, with from scratch as a candidate
     const edge = candidates(k, { pad: UNRELATED_FROM_PAD, error: (1 - UNRELATED_FROM_PAD / 2) / 2, heldOut: 500 }, vgg16);
-    assert.deepEqual(settings(edge), ['weights=none retrained_conv_layers=all', 'retrained_conv_layers=all']);
+    assert.deepEqual(settings(edge), ['retrained_conv_layers=all', 'weights=none retrained_conv_layers=all']);
+  });
+
+  it('never picks from scratch, even at a saturated PAD; a large budget then pilots it against fine-tuning', () => {
+    const saturated = candidates(6000, pad(0), lite0); // ε = 0: PAD 2, the separation a blurred copy gets on ImageNet features
+    assert.equal(saturated.advice.fromScratch, false);
+    assert.deepEqual(settings(saturated), ['retrained_blocks=all', 'weights=none retrained_blocks=all']);
+    assert.equal(saturated.sure, false);
+    assert.match(saturated.why, /may be unrelated.*from scratch is checked/);
+    // few labels: no scratch candidate at all
+    assert.deepEqual(settings(candidates(50, pad(0), lite0)), ['retrained_conv_layers=0']);
   });
 
   it('the PAD standard error shrinks with more held-out images and is never zero', () => {

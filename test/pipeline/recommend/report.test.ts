@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKBONES } from '../../../src/pipeline/model/backbones.js';
 import { parseParams } from '../../../src/pipeline/params/parse.js';
-import { advise } from '../../../src/pipeline/recommend/advice.js';
+import { advise, fromScratchAt } from '../../../src/pipeline/recommend/advice.js';
 import { recommendParamsSchema } from '../../../src/pipeline/recommend/params.js';
 import { settingText, shellWord, trainCommand } from '../../../src/pipeline/recommend/report.js';
 
@@ -17,7 +17,7 @@ describe('the advice as a train command', () => {
       trainCommand(params, small),
       `transferkit train --dataset fashion-mnist --classes 'Ankle boot,Bag' --samples_per_class 100 --backbone small-cnn --weights 'out/it'\\''s/model' --retrained_conv_layers 0`,
     );
-    const scratch = advise({ labelsPerClass: 6000, pad: 1.99, blocks: BACKBONES['small-cnn'].blocks });
+    const scratch = fromScratchAt('large', { labelsPerClass: 6000, pad: 1.99, blocks: BACKBONES['small-cnn'].blocks });
     assert.match(trainCommand(params, scratch), /--weights none --retrained_conv_layers all$/);
     assert.equal(settingText(scratch), 'weights=none retrained_conv_layers=all');
   });
