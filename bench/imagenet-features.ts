@@ -77,15 +77,18 @@ const CONFIGS = {
   lite0_imagenet_ridge_prior: (size: number) => ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', String(size), '--retrained_conv_layers', '0', '--head_solver', 'ridge'],
   // what `train` does by default on this backbone: the probe with λ chosen on the budget's validation split (the protocol's)
   lite0_imagenet_ridge_val: (size: number) => ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', String(size), '--retrained_conv_layers', '0', '--head_solver', 'ridge'],
+  // train's defaults on this backbone, nothing else given (head_solver=auto; its own protocol below, as a max_epochs would turn auto to Adam)
+  lite0_imagenet_default: (size: number) => ['--backbone', 'efficientnet_lite0', '--weights', 'imagenet', '--input_size', String(size)],
 } as const;
 /** The smallest budget a config applies to: leave-one-out needs 2 labels per class. */
-const MIN_BUDGET: Partial<Record<keyof typeof CONFIGS, number>> = { lite0_imagenet_ridge: 2 };
+const MIN_BUDGET: Partial<Record<keyof typeof CONFIGS, number>> = { lite0_imagenet_ridge: 2, lite0_imagenet_default: 2 };
 /** The largest: with 1 label per class and no validation split the probe's λ comes from its prior (ridge-prior.ts); from 2 on it is leave-one-out, lite0_imagenet_ridge. */
 const MAX_BUDGET: Partial<Record<keyof typeof CONFIGS, number>> = { lite0_imagenet_ridge_prior: 1 };
 /** Configs that replace the budget's protocol: the ridge probe trains on all k labels and picks λ by leave-one-out, or its prior at 1 label (no validation split, one solve). */
 const PROTOCOL: Partial<Record<keyof typeof CONFIGS, readonly string[]>> = {
   lite0_imagenet_ridge: ['--validation_fraction', '0', '--use_early_stop', '0'],
   lite0_imagenet_ridge_prior: ['--validation_fraction', '0', '--use_early_stop', '0'],
+  lite0_imagenet_default: [],
 };
 /** Configs whose activations are another's (same backbone, weights, size and frozen layers): one cache, so the test images' activations are computed once. */
 const CACHE_OF: Partial<Record<keyof typeof CONFIGS, keyof typeof CONFIGS>> = { lite0_imagenet_ridge_prior: 'lite0_imagenet_ridge' };
@@ -98,7 +101,8 @@ const LABELS: Record<keyof typeof CONFIGS, string> = {
   lite0_imagenet_ridge: 'Lite0 ImageNet, frozen, ridge probe (all k labels train, λ by leave-one-out)',
   lite0_imagenet_naive: "Lite0 ImageNet, frozen, the seed's Flatten head (Adam)",
   lite0_imagenet_ridge_prior: 'Lite0 ImageNet, frozen, ridge probe (all k labels train, λ from the prior)',
-  lite0_imagenet_ridge_val: 'Lite0 ImageNet, frozen, ridge probe (λ on the validation split: the default)',
+  lite0_imagenet_ridge_val: 'Lite0 ImageNet, frozen, ridge probe (λ on the validation split)',
+  lite0_imagenet_default: "Lite0 ImageNet, train's defaults (head_solver=auto)",
 };
 type Config = keyof typeof CONFIGS;
 const isConfig = (c: string): c is Config => c in CONFIGS;

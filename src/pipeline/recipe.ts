@@ -39,10 +39,22 @@ export function checkSourceClasses(params: Pick<TrainParams, 'classes' | 'source
   );
 }
 
+/**
+ * Whether auto's probe fits every label: chosen by `head_solver=auto`, nothing after it needs the
+ * validation split (no fine-tuning stage), and at most 100 labels per class, where leave-one-out was
+ * measured: on frozen ImageNet Lite0 it beat λ chosen on a held-out fifth at every budget from 5 to 100
+ * labels per class (bench/results/imagenet-heads.md, 72.3 ± 0.7% against 69.9 ± 0.8% at 5;
+ * imagenet-size-threshold.md), because the held-out fifth trains too.
+ */
+export function poolsValidation(params: Pick<TrainParams, 'head_solver' | 'validation_fraction' | 'samples_per_class' | 'fine_tune_conv_layers' | 'fine_tune_blocks'>, solver: 'adam' | 'ridge'): boolean {
+  const fineTunes = params.fine_tune_conv_layers !== 0 || params.fine_tune_blocks !== 0;
+  return solver === 'ridge' && params.head_solver === 'auto' && !fineTunes && params.validation_fraction > 0 && params.samples_per_class !== 'all' && params.samples_per_class <= 100;
+}
+
 export function planRecipe(params: TrainParams, spec: BackboneSpec): Recipe {
   const first = planFreeze(spec, { convLayers: params.retrained_conv_layers, blocks: params.retrained_blocks });
   const { solver } = chooseHeadSolver(params, spec);
-  const stages: StageSpec[] = [{ plan: first, learningRate: params.learning_rate, maxEpochs: solver === 'ridge' ? 1 : params.max_epochs, solver }];
+  const stages: StageSpec[] = [{ plan: first, learningRate: params.learning_rate, maxEpochs: solver === 'ridge' ? 1 : params.max_epochs, solver, ...(poolsValidation(params, solver) ? { poolValidation: true } : {}) }];
   if (params.fine_tune_conv_layers !== 0 || params.fine_tune_blocks !== 0) {
     const second = planFreeze(spec, {
       convLayers: params.fine_tune_conv_layers,

@@ -49,6 +49,25 @@ describe('planRecipe', () => {
   });
 });
 
+describe("auto's probe fits every label up to 100 per class (poolValidation)", () => {
+  const lite0 = BACKBONES.efficientnet_lite0;
+  const pools = (raw: Record<string, string>) => planRecipe(params({ backbone: 'efficientnet_lite0', ...raw }), lite0).stages[0]?.poolValidation === true;
+  it('pools when head_solver=auto chose the probe, nothing follows it, and samples_per_class ≤ 100', () => {
+    assert.equal(planRecipe(params({ backbone: 'efficientnet_lite0', samples_per_class: '30' }), lite0).stages[0]?.solver, 'ridge');
+    assert.equal(pools({ samples_per_class: '30' }), true);
+    assert.equal(pools({ samples_per_class: '100' }), true);
+  });
+  it('keeps the validation split otherwise', () => {
+    assert.equal(pools({ samples_per_class: '101' }), false, 'more labels than leave-one-out was measured at');
+    assert.equal(pools({ samples_per_class: 'all' }), false);
+    assert.equal(pools({ samples_per_class: '30', head_solver: 'ridge' }), false, 'an explicit ridge keeps its documented validation split');
+    assert.equal(pools({ samples_per_class: '30', fine_tune_blocks: '1' }), false, 'LP-FT: the fine-tuning stage early-stops on the split');
+    assert.equal(pools({ samples_per_class: '30', validation_fraction: '0', use_early_stop: '0' }), false, 'no split to pool');
+    assert.equal(pools({ samples_per_class: '30', retrained_blocks: '1' }), false, 'Adam: not the probe');
+    assert.equal(planRecipe(params({ samples_per_class: '30' }), BACKBONES.vgg16).stages[0]?.poolValidation, undefined, 'VGG keeps the seed recipe');
+  });
+});
+
 describe('source_classes', () => {
   const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
   it('may not share a class with classes (it would inflate transfer against scratch), naming both and the shared classes', () => {

@@ -24,6 +24,12 @@ export interface StageSpec {
   readonly maxEpochs: number;
   /** `ridge`: the head is solved in closed form (train/probe.ts) instead of trained; default Adam. */
   readonly solver?: 'adam' | 'ridge';
+  /**
+   * With `solver: 'ridge'`: the probe fits the training and validation images together and picks λ by
+   * their leave-one-out scores instead of on the validation split (head_solver=auto, no later stage;
+   * ../recipe.ts). Every label then trains, as with validation_fraction=0.
+   */
+  readonly poolValidation?: boolean;
   /** What the stage trains with (./steps.ts); default the supervised step, or the probe's with `solver: 'ridge'`. */
   readonly step?: TrainingStep;
 }

@@ -56,8 +56,23 @@ async function readFeatures(source: BatchSource, extract: (x: tf.Tensor) => tf.T
   return { values, labels, count: source.count, dim };
 }
 
-/** Solves the model's last Dense layer on `train`, choosing λ on `validation` (leave-one-out on `train` when it is empty; the prior when a class has one image), and writes it in. */
-export async function solveLinearProbe(model: tf.LayersModel, train: BatchSource, validation: BatchSource, numClasses: number, batchSize: number, signal?: AbortSignal): Promise<ProbeChoice> {
+/** Both sets' features as one training set, and no validation set (λ by leave-one-out). */
+function pooled(train: Features, validation: Features): [Features, Features] {
+  const values = new Float32Array((train.count + validation.count) * train.dim);
+  values.set(train.values);
+  values.set(validation.values, train.values.length);
+  const labels = new Int32Array(train.count + validation.count);
+  labels.set(train.labels);
+  labels.set(validation.labels, train.count);
+  const none: Features = { values: new Float32Array(0), labels: new Int32Array(0), count: 0, dim: train.dim };
+  return [{ values, labels, count: train.count + validation.count, dim: train.dim }, none];
+}
+
+/**
+ * Solves the model's last Dense layer on `train`, choosing λ on `validation` (leave-one-out on `train` when it is empty; the prior when a class has one image), and writes it in.
+ * `pool`: `train` and `validation` are fitted together, λ by their leave-one-out scores.
+ */
+export async function solveLinearProbe(model: tf.LayersModel, train: BatchSource, validation: BatchSource, numClasses: number, batchSize: number, signal?: AbortSignal, pool = false): Promise<ProbeChoice> {
   const { layer, features } = probeLayer(model);
   const input = model.inputs[0];
   const extractor = input !== undefined && features.id === input.id ? undefined : tf.model({ inputs: model.inputs, outputs: features });
@@ -67,7 +82,8 @@ export async function solveLinearProbe(model: tf.LayersModel, train: BatchSource
     if (Array.isArray(y)) throw new InternalError('the feature extractor returned several outputs');
     return y;
   };
-  const [trainFeatures, valFeatures] = [await readFeatures(train, extract, numClasses, batchSize), await readFeatures(validation, extract, numClasses, batchSize)];
+  const read: [Features, Features] = [await readFeatures(train, extract, numClasses, batchSize), await readFeatures(validation, extract, numClasses, batchSize)];
+  const [trainFeatures, valFeatures] = pool ? pooled(...read) : read;
   const choice = await chooseRidge(trainFeatures, valFeatures, numClasses, signal === undefined ? {} : { signal });
   const t = choice.temperature;
   const [kernel, bias] = layer.getWeights();
@@ -93,6 +109,8 @@ export interface ProbeStageOptions {
   readonly onProgress?: (progress: FitProgress) => Promise<void>;
   /** Checked between λ solves. */
   readonly signal?: AbortSignal;
+  /** Fit the training and validation images together, λ by leave-one-out (StageSpec.poolValidation). */
+  readonly poolValidation?: boolean;
 }
 
 /** The stage's outcome, plus tags naming the chosen λ and temperature. */
@@ -111,7 +129,8 @@ export async function probeStage(model: tf.LayersModel, train: BatchSource, vali
   const finished = o.resume?.done === true ? o.resume.epochs.at(-1) : undefined;
   if (finished !== undefined) return { epochs: o.resume?.epochs ?? [], bestEpoch: finished.epoch, stoppedEarly: false, tags: o.resume?.tags ?? {} };
   const started = o.now();
-  const choice = await solveLinearProbe(model, train, validation, o.numClasses, o.batchSize, o.signal);
+  const pool = o.poolValidation === true;
+  const choice = await solveLinearProbe(model, train, validation, o.numClasses, o.batchSize, o.signal, pool);
   const fitted = await evaluate(model, train, o.numClasses, o.batchSize);
   const val = await evaluate(model, validation, o.numClasses, o.batchSize);
   const ended = o.now();
@@ -130,7 +149,9 @@ export async function probeStage(model: tf.LayersModel, train: BatchSource, vali
   }
   const on = {
     validation: 'chosen on the validation split: its metrics are not held out',
-    leave_one_out: 'chosen on the training images\' leave-one-out scores (no validation split)',
+    leave_one_out: pool
+      ? 'chosen on the leave-one-out scores of the training and validation images, fitted together: the validation metrics are not held out'
+      : 'chosen on the training images\' leave-one-out scores (no validation split)',
     prior: 'from their prior (no validation split, and a class with a single training image leaves nothing for leave-one-out)',
   }[choice.selectedOn];
   o.logger.info(
@@ -143,6 +164,7 @@ export async function probeStage(model: tf.LayersModel, train: BatchSource, vali
     'transferkit.ridge_temperature': String(choice.temperature),
     'transferkit.ridge_lambda_at_edge': choice.atEdge,
     'transferkit.ridge_selected_on': choice.selectedOn,
+    'transferkit.ridge_trained_on': pool ? 'train+validation' : 'train',
   };
   await o.onProgress?.({ epochs: [metrics], done: true, earlyStop: undefined, tags });
   await o.onEpoch?.(metrics);

@@ -65,14 +65,14 @@ export const supervisedStep: TrainingStep = {
   },
 };
 
-/** The linear probe (./probe.ts): the head solved on `train`, λ chosen on `validation`; one "epoch". */
-export function probeStep(logger: Logger): TrainingStep {
+/** The linear probe (./probe.ts): the head solved on `train`, λ chosen on `validation` (or both pooled, λ by leave-one-out); one "epoch". */
+export function probeStep(logger: Logger, poolValidation = false): TrainingStep {
   return {
     kind: 'ridge',
     async fit(model, c) {
       if (c.resume !== undefined) await c.resume.restore(model, []);
       return probeStage(model, sourceOf(c.sources, 'train'), sourceOf(c.sources, 'validation'), {
-        numClasses: c.numClasses, batchSize: c.batchSize, epoch: c.firstEpoch ?? 0, stage: c.stage ?? 1, now: c.now, logger,
+        numClasses: c.numClasses, batchSize: c.batchSize, epoch: c.firstEpoch ?? 0, stage: c.stage ?? 1, now: c.now, logger, poolValidation,
         ...(c.onEpoch === undefined ? {} : { onEpoch: c.onEpoch }),
         ...(c.onProgress === undefined ? {} : { onProgress: (p: FitProgress) => c.onProgress?.({ ...p, state: [] }) ?? Promise.resolve() }),
         ...(c.resume === undefined ? {} : { resume: c.resume }),
@@ -83,8 +83,8 @@ export function probeStep(logger: Logger): TrainingStep {
 }
 
 /** The step of a stage: its own, the linear probe's solver with `solver: 'ridge'`, or the supervised fit. */
-export function stepOf(stage: { readonly step?: TrainingStep; readonly solver?: 'adam' | 'ridge' }, logger: Logger): TrainingStep {
-  return stage.step ?? (stage.solver === 'ridge' ? probeStep(logger) : supervisedStep);
+export function stepOf(stage: { readonly step?: TrainingStep; readonly solver?: 'adam' | 'ridge'; readonly poolValidation?: boolean }, logger: Logger): TrainingStep {
+  return stage.step ?? (stage.solver === 'ridge' ? probeStep(logger, stage.poolValidation === true) : supervisedStep);
 }
 
 /** How a stage's step continues: from a checkpoint inside the stage, or from early stopping carried over from the stage before. */

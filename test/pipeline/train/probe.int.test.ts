@@ -81,6 +81,33 @@ describe('ridge probe stage', () => {
     model.dispose();
   });
 
+  it('with poolValidation fits the training and validation images together, λ by their leave-one-out scores', async () => {
+    const pooledRun = run('on', [{ ...probe, poolValidation: true }]);
+    const pooledResult = await pooledRun.result;
+    assert.equal(pooledResult.cacheTags['transferkit.ridge_selected_on'], 'leave_one_out');
+    assert.equal(pooledResult.cacheTags['transferkit.ridge_trained_on'], 'train+validation');
+    // the same solve as a run whose training set is both sets, in that order, and no validation split
+    const both = {
+      images: Uint8Array.from([...sets.train.images, ...sets.validation.images]),
+      labels: Int32Array.from([...sets.train.labels, ...sets.validation.labels]),
+      count: sets.train.count + sets.validation.count, height: sets.train.height, width: sets.train.width, channels: sets.train.channels,
+    };
+    const joined = run('on', [probe], {}, { train: both, validation: images(0, 2), test: sets.test });
+    const joinedResult = await joined.result;
+    assert.equal(joinedResult.cacheTags['transferkit.ridge_trained_on'], 'train');
+    assert.equal(pooledResult.cacheTags['transferkit.ridge_lambda'], joinedResult.cacheTags['transferkit.ridge_lambda']);
+    const [a] = pooledRun.model.getLayer('predictions').getWeights();
+    const [b] = joined.model.getLayer('predictions').getWeights();
+    assert.ok(a !== undefined && b !== undefined);
+    const [ka, kb] = [await a.data(), await b.data()];
+    ka.forEach((v, i) => assert.ok(Math.abs(v - (kb[i] ?? 0)) < 1e-3 * (1 + Math.abs(v)), `kernel[${i}] ${v} vs ${kb[i]}`));
+    // and not the head the validation split would have chosen: it fitted 12 more images
+    const first = kernels[0];
+    assert.ok(first !== undefined && ka.some((v, i) => Math.abs(v - (first[i] ?? 0)) > 1e-3), 'pooling changed the solution');
+    pooledRun.model.dispose();
+    joined.model.dispose();
+  });
+
   it('is the same solve with and without the activation cache', () => {
     const [off, on] = kernels;
     assert.ok(off !== undefined && on !== undefined);
