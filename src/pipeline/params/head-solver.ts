@@ -14,7 +14,9 @@
  * Flatten head) as they were. A parameter only the Adam head uses, given a value other than its
  * default (dense_units, dropout; learning_rate and max_epochs when no fine-tuning stage follows),
  * also means Adam: auto never leaves a given value without effect. The choice and its reason are
- * logged with the run (`effective_head_solver`, tag `transferkit.head_solver_reason`).
+ * logged with the run (`effective_head_solver`, tag `transferkit.head_solver_reason`). Where auto's
+ * probe is the only stage and at most 100 labels per class are drawn, it fits the validation images
+ * too, λ by leave-one-out (../recipe.ts poolsValidation).
  */
 import { TRAIN_DEFAULTS } from './defaults.js';
 import type { TrainParams } from './train.js';
