@@ -43,7 +43,6 @@ export function padStandardError(error: number, heldOut: number): number {
   return 4 * Math.sqrt((smoothed * (1 - smoothed)) / heldOut);
 }
 
-
 export function candidates(labelsPerClass: number, measured: PadMeasurement | undefined, blocks: AdviceInput['blocks']): Candidates {
   const input: AdviceInput = { labelsPerClass, pad: measured?.pad, blocks };
   const advice = advise(input);
@@ -67,8 +66,6 @@ export function candidates(labelsPerClass: number, measured: PadMeasurement | un
       if (!byKey.has(settingText(a))) byKey.set(settingText(a), a);
     }
   }
-  // the pick first, then the others from the least retrained to the most
-  const retrained = (a: Advice): number => (a.fromScratch ? 3 : a.retrainedConvLayers === 'all' ? 2 : a.retrainedConvLayers === 0 ? 0 : 1);
   // from scratch only ever as a candidate: at a large budget where the domains may be unrelated (advice.ts)
   let scratchWhy = '';
   if (sizes.includes('large') && similarities.includes('unrelated')) {
@@ -76,6 +73,8 @@ export function candidates(labelsPerClass: number, measured: PadMeasurement | un
     byKey.set(settingText(scratch), scratch);
     scratchWhy = `the domains may be unrelated (PAD >= ${UNRELATED_FROM_PAD}), where training from scratch is checked against fine-tuning`;
   }
+  // the pick first, then the others from the least retrained to the most
+  const retrained = (a: Advice): number => (a.fromScratch ? 3 : a.retrainedConvLayers === 'all' ? 2 : a.retrainedConvLayers === 0 ? 0 : 1);
   const settings = [advice, ...[...byKey.values()].slice(1).sort((a, b) => retrained(a) - retrained(b))];
   const sure = settings.length === 1;
   return { advice, settings, sure, why: sure ? '' : [sizeWhy, padWhy, scratchWhy].filter((w) => w !== '').join('; ') };
