@@ -70,14 +70,18 @@ export function lastLayersCount(blocks: BackboneSpec['blocks']): number {
   return Math.max(1, Math.min(last, Math.floor(total / 2)));
 }
 
+/** Graph backbones (residual branches) freeze by block: their advice is in retrained_blocks. */
+function retrainUnit(blocks: BackboneSpec['blocks']): 'retrained_blocks' | 'retrained_conv_layers' {
+  return blocks.some((b) => b.convLayers === undefined) ? 'retrained_blocks' : 'retrained_conv_layers';
+}
+
 /** The table's cell at (size, similarity), with its reason; `input` supplies the numbers the reason quotes. */
 export function adviceAt(size: SizeLevel, similarity: SimilarityLevel, input: AdviceInput): Advice {
   const n = `${input.labelsPerClass} labels per class`;
   const howMany = size === 'small' ? `${n} is few (< ${LARGE_LABELS_PER_CLASS})` : `${n} is plenty (>= ${LARGE_LABELS_PER_CLASS})`;
   const pad = input.pad === undefined ? '' : `PAD ${input.pad.toFixed(2)}`;
-  // Graph backbones (residual branches) freeze by block: their advice is in retrained_blocks.
-  const graph = input.blocks.some((b) => b.convLayers === undefined);
-  const unit = graph ? 'retrained_blocks' : 'retrained_conv_layers';
+  const unit = retrainUnit(input.blocks);
+  const graph = unit === 'retrained_blocks';
   const head = (retrainedConvLayers: number | 'all', fromScratch: boolean, reason: string): Advice => ({
     size,
     similarity,
@@ -113,13 +117,12 @@ export function adviceAt(size: SizeLevel, similarity: SimilarityLevel, input: Ad
 
 /** Training from scratch at (size, unrelated): never the table's own pick, a candidate pilots check (./candidates.ts). */
 export function fromScratchAt(size: SizeLevel, input: AdviceInput): Advice {
-  const graph = input.blocks.some((b) => b.convLayers === undefined);
   return {
     size,
     similarity: 'unrelated',
     retrainedConvLayers: 'all',
     fromScratch: true,
-    params: { weights: 'none', [graph ? 'retrained_blocks' : 'retrained_conv_layers']: 'all' },
+    params: { weights: 'none', [retrainUnit(input.blocks)]: 'all' },
     reason: `${input.labelsPerClass} labels per class is plenty and the frozen features tell the domains apart almost perfectly: train from scratch, every layer`,
   };
 }

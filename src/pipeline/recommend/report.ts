@@ -14,8 +14,6 @@ import type { PadResult } from './pad.js';
 import type { RecommendParams } from './params.js';
 import { settingText } from './setting.js';
 
-export { settingText };
-
 export interface Measurements {
   readonly labels_per_class: number;
   readonly labels_by_class: Readonly<Record<string, number>>;

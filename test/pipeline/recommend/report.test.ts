@@ -4,7 +4,8 @@ import { BACKBONES } from '../../../src/pipeline/model/backbones.js';
 import { parseParams } from '../../../src/pipeline/params/parse.js';
 import { advise, fromScratchAt } from '../../../src/pipeline/recommend/advice.js';
 import { recommendParamsSchema } from '../../../src/pipeline/recommend/params.js';
-import { settingText, shellWord, trainCommand } from '../../../src/pipeline/recommend/report.js';
+import { shellWord, trainCommand } from '../../../src/pipeline/recommend/report.js';
+import { settingText } from '../../../src/pipeline/recommend/setting.js';
 
 describe('the advice as a train command', () => {
   const params = parseParams(recommendParamsSchema, {
